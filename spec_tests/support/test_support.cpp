@@ -1,0 +1,74 @@
+#include "test_support.h"
+
+#include "core/checks.h"
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+
+namespace vqvae::testing {
+
+::testing::AssertionResult tensors_close(const at::Tensor& actual, const at::Tensor& expected,
+                                         double atol, double rtol) {
+  if (!actual.defined() || !expected.defined())
+    return ::testing::AssertionFailure() << "undefined tensor: actual " << shape_string(actual)
+                                         << ", expected " << shape_string(expected);
+  if (actual.sizes() != expected.sizes())
+    return ::testing::AssertionFailure() << "shape " << shape_string(actual) << " != expected "
+                                         << shape_string(expected);
+  const at::Tensor a = actual.detach().to(at::kDouble).cpu().reshape(-1);
+  const at::Tensor e = expected.detach().to(at::kDouble).cpu().reshape(-1);
+  const at::Tensor abs_err = (a - e).abs();
+  const at::Tensor bad = (abs_err > atol + rtol * e.abs()) | (a.isnan() != e.isnan());
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count == 0) return ::testing::AssertionSuccess();
+  std::ostringstream msg;
+  msg << count << " of " << a.numel() << " elements differ (atol " << atol << ", rtol " << rtol
+      << "); max abs error " << abs_err.max().item<double>() << ", max rel error "
+      << (abs_err / e.abs().clamp_min(1e-300)).max().item<double>() << "; first at flat index";
+  const at::Tensor where = bad.nonzero().reshape(-1);
+  for (int64_t i = 0; i < std::min<int64_t>(5, where.numel()); ++i) {
+    const int64_t j = where[i].item<int64_t>();
+    msg << " " << j << " (" << a[j].item<double>() << " vs " << e[j].item<double>() << ")";
+  }
+  return ::testing::AssertionFailure() << msg.str();
+}
+
+at::Tensor finite_difference_gradient(const std::function<double(const at::Tensor&)>& f,
+                                      const at::Tensor& x, double eps) {
+  at::Tensor point = x.detach().to(at::kDouble).clone();
+  at::Tensor grad = at::zeros_like(point);
+  auto flat = point.view(-1);
+  auto grad_flat = grad.view(-1);
+  for (int64_t i = 0; i < flat.numel(); ++i) {
+    const double original = flat[i].item<double>();
+    flat[i] = original + eps;
+    const double up = f(point);
+    flat[i] = original - eps;
+    const double down = f(point);
+    flat[i] = original;
+    grad_flat[i] = (up - down) / (2 * eps);
+  }
+  return grad;
+}
+
+::testing::AssertionResult throws_invalid(const std::function<void()>& statement,
+                                          std::initializer_list<std::string> fragments) {
+  try {
+    statement();
+  } catch (const InvalidArgument& e) {
+    const std::string message = e.what();
+    if (message.find('\n') != std::string::npos)
+      return ::testing::AssertionFailure() << "message is not one line: " << message;
+    for (const auto& fragment : fragments)
+      if (message.find(fragment) == std::string::npos)
+        return ::testing::AssertionFailure()
+               << "message '" << message << "' lacks '" << fragment << "'";
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+
+}  // namespace vqvae::testing

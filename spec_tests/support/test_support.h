@@ -1,0 +1,33 @@
+// Shared test support: tensor comparison with a useful failure message, and central finite
+// differences for gradient checks (LibTorch has no gradcheck).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+namespace vqvae::testing {
+
+/// Passes when actual and expected have the same shape and |a − e| <= atol + rtol·|e| everywhere.
+/// On failure: the shapes, or the count of differing elements, the max absolute and relative
+/// error and the first differing indices.
+::testing::AssertionResult tensors_close(const at::Tensor& actual, const at::Tensor& expected,
+                                         double atol = 1e-6, double rtol = 0.0);
+
+#define EXPECT_TENSOR_NEAR(actual, expected, atol) \
+  EXPECT_TRUE(::vqvae::testing::tensors_close((actual), (expected), (atol)))
+#define EXPECT_TENSOR_EQ(actual, expected) \
+  EXPECT_TRUE(::vqvae::testing::tensors_close((actual), (expected), 0.0))
+
+/// ∂f/∂x by central differences, f: x (any shape, float64) -> scalar. eps as PyTorch's gradcheck.
+at::Tensor finite_difference_gradient(const std::function<double(const at::Tensor&)>& f,
+                                      const at::Tensor& x, double eps = 1e-6);
+
+/// Runs `statement` and checks it throws vqvae::InvalidArgument whose message contains every one
+/// of `fragments` (argument name, expected value, actual value).
+::testing::AssertionResult throws_invalid(const std::function<void()>& statement,
+                                          std::initializer_list<std::string> fragments);
+
+}  // namespace vqvae::testing

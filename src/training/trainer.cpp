@@ -1,0 +1,51 @@
+#include "training/trainer.h"
+
+#include "core/checks.h"
+
+#include <torch/optim/adam.h>
+#include <torch/optim/sgd.h>
+
+#include <cmath>
+
+namespace vqvae {
+
+OptimizerKind parse_optimizer(const std::string& name) {
+  if (name == "adam") return OptimizerKind::adam;
+  if (name == "sgd") return OptimizerKind::sgd;
+  throw_invalid_argument("--optimizer", "must be adam or sgd, got '" + name + "'");
+}
+
+Trainer::Trainer(VQVAE model, const TrainerOptions& options)
+    : model_(std::move(model)), options_(options) {
+  if (!model_) throw_invalid_argument("Trainer", "model must not be null, got null");
+  if (!(options.lr() > 0) || !std::isfinite(options.lr()))
+    throw_invalid_argument("Trainer", "lr must be finite and > 0, got " + std::to_string(options.lr()));
+  std::vector<at::Tensor> trainable;
+  for (const auto& parameter : model_->parameters())
+    if (parameter.requires_grad()) trainable.push_back(parameter);
+  if (trainable.empty())
+    throw_invalid_argument("Trainer", "model must have at least one trainable parameter, got 0 "
+                                      "(encoder, codebook and decoder all frozen)");
+  if (options.optimizer() == OptimizerKind::adam) {
+    optimizer_ = std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(options.lr()));
+  } else {
+    optimizer_ = std::make_unique<torch::optim::SGD>(
+        trainable, torch::optim::SGDOptions(options.lr()).momentum(options.momentum()));
+  }
+}
+
+LossOutput Trainer::train_step(const at::Tensor& batch, double beta) {
+  model_->train();
+  const VQVAEOutput out = model_->forward(batch);
+  LossOutput loss = vqvae_loss(batch, out.x_recon, out.z, out.z_q, out.z_q_hard /* fix #1 */, beta);
+  if (!loss.total.requires_grad())
+    throw_invalid_argument("Trainer::train_step",
+                           "loss must depend on a trainable parameter, got a loss with no "
+                           "gradient path (check which modules are frozen)");
+  optimizer_->zero_grad();
+  loss.total.backward();
+  optimizer_->step();
+  return loss;
+}
+
+}  // namespace vqvae
