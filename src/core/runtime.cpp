@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include "core/checks.h"
+#include "core/version.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

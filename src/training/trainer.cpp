@@ -15,6 +15,10 @@ OptimizerKind parse_optimizer(const std::string& name) {
   throw_invalid_argument("--optimizer", "must be adam or sgd, got '" + name + "'");
 }
 
+LossOutput default_vqvae_loss(const at::Tensor& x, const VQVAEOutput& out, double beta) {
+  return vqvae_loss(x, out.x_recon, out.z, out.z_q, out.z_q_hard /* fix #1 */, beta);
+}
+
 Trainer::Trainer(VQVAE model, const TrainerOptions& options)
     : model_(std::move(model)), options_(options) {
   if (!model_) throw_invalid_argument("Trainer", "model must not be null, got null");
@@ -37,7 +41,8 @@ Trainer::Trainer(VQVAE model, const TrainerOptions& options)
 LossOutput Trainer::train_step(const at::Tensor& batch, double beta) {
   model_->train();
   const VQVAEOutput out = model_->forward(batch);
-  LossOutput loss = vqvae_loss(batch, out.x_recon, out.z, out.z_q, out.z_q_hard /* fix #1 */, beta);
+  LossOutput loss = options_.loss() ? options_.loss()(batch, out, beta)
+                                    : default_vqvae_loss(batch, out, beta);
   if (!loss.total.requires_grad())
     throw_invalid_argument("Trainer::train_step",
                            "loss must depend on a trainable parameter, got a loss with no "

@@ -8,12 +8,19 @@
 #include <torch/arg.h>
 #include <torch/optim/optimizer.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace vqvae {
 
 enum class OptimizerKind { adam, sgd };
+
+/// A training loss: batch x (B, d), the model's outputs, beta -> LossOutput.
+using LossFunction = std::function<LossOutput(const at::Tensor& x, const VQVAEOutput& outputs, double beta)>;
+
+/// The default: vqvae_loss(x, x_recon, z, z_q, z_q_hard, beta) (fix #1: z_q_hard passed on).
+LossOutput default_vqvae_loss(const at::Tensor& x, const VQVAEOutput& outputs, double beta);
 
 /// "adam" | "sgd" -> OptimizerKind; throws InvalidArgument naming --optimizer otherwise.
 OptimizerKind parse_optimizer(const std::string& name);
@@ -24,6 +31,8 @@ struct TrainerOptions {
   TORCH_ARG(double, lr) = 1e-3;
   /// SGD momentum (ignored by Adam).
   TORCH_ARG(double, momentum) = 0.0;
+  /// The loss train_step minimises; default_vqvae_loss when empty.
+  TORCH_ARG(LossFunction, loss) = nullptr;
 };
 
 /// Example:

@@ -1,0 +1,73 @@
+// Metrics and the distortion-rate bound (src/evaluation/): hand-computed values and closed forms.
+#include "evaluation/metrics.h"
+#include "evaluation/rate_distortion.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace vqvae {
+namespace {
+
+using testing::throws_invalid;
+
+// indices (0, 0, 1, 3) of n = 4: p = (1/2, 1/4, 0, 1/4); H = ½ln2 + 2·¼ln4 = 1.5 ln 2 nats;
+// perplexity = e^H = 2^1.5 = 2.8284; one dead code; std of (.5,.25,0,.25) (unbiased) = 0.2041.
+TEST(CodebookUsage, HandExample) {
+  CodebookUsage u = codebook_usage(torch::tensor({0, 0, 1, 3}, torch::kLong), 4);
+  EXPECT_TENSOR_NEAR(u.usage, torch::tensor({0.5, 0.25, 0.0, 0.25}, torch::kDouble), 1e-15);
+  EXPECT_NEAR(u.entropy, 1.5 * std::log(2.0), 1e-12);
+  EXPECT_NEAR(u.perplexity, std::pow(2.0, 1.5), 1e-12);
+  EXPECT_EQ(u.dead_codes, 1);
+  EXPECT_DOUBLE_EQ(u.min_usage, 0.0);
+  EXPECT_DOUBLE_EQ(u.max_usage, 0.5);
+  EXPECT_NEAR(u.std_usage, std::sqrt((0.0625 + 0 + 0.0625 + 0) / 3), 1e-12);  // mean 0.25
+}
+
+TEST(Metrics, QuantizationErrorAndGeometryByHand) {
+  // (z − z_q)² = (1, 4, 0, 9): mean 3.5.
+  EXPECT_DOUBLE_EQ(quantization_error(torch::tensor({{1.0, 2.0}, {0.0, 3.0}}), torch::tensor({{0.0, 0.0}, {0.0, 0.0}})), 3.5);
+  // Codewords (0,0), (3,4), (0,4): norms 0, 5, 4 -> mean 3, std sqrt(((9 + 4 + 1)/2)) = sqrt(7);
+  // pairwise distances 5, 4, 3 -> mean 4.
+  CodebookGeometry g = codebook_geometry(torch::tensor({{0.0, 0.0}, {3.0, 4.0}, {0.0, 4.0}}));
+  EXPECT_NEAR(g.mean_norm, 3.0, 1e-12);
+  EXPECT_NEAR(g.std_norm, std::sqrt(7.0), 1e-12);
+  EXPECT_NEAR(g.mean_pairwise_distance, 4.0, 1e-12);
+}
+
+// Reverse water-filling by hand (λ descending, R bits per vector):
+//  (4, 1), R = 1: θ = 1, D = 2   [R = ½log2(4/1) + ½log2(1/1) = 1]
+//  (4, 1), R = 2: θ = ½, D = 1   [½log2 8 + ½log2 2 = 2]
+//  (16, 1), R = 1: θ = 4, D = 5  [only the first component active: ½log2(16/4) = 1]
+//  isotropic: D = kσ²2^(−2R/k)
+TEST(DistortionRate, ReverseWaterFillingByHand) {
+  EXPECT_NEAR(reverse_water_level({4, 1}, 1), 1.0, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({4, 1}, 1), 2.0, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({1, 4}, 2), 1.0, 1e-12);
+  EXPECT_NEAR(reverse_water_level({16, 1}, 1), 4.0, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({16, 1}, 1), 5.0, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate(std::vector<double>(8, 2.5), 8), 8 * 2.5 * std::pow(2.0, -2.0), 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({3, 2, 1}, 0), 6.0, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({3, 0, 1}, 1), std::sqrt(3.0 / 4.0 * 1) * 0 + gaussian_distortion_rate({3, 1}, 1), 1e-12);
+  // The rate spent equals R at the computed level.
+  const std::vector<double> lambda = {30.1, 17.6, 10.4, 5.0, 2.0, 1.0, 0.5, 0.1};
+  const double theta = reverse_water_level(lambda, 8.0);
+  double rate = 0;
+  for (double l : lambda) rate += std::max(0.0, 0.5 * std::log2(l / theta));
+  EXPECT_NEAR(rate, 8.0, 1e-9);
+}
+
+TEST(Evaluation, BadInputNamesArgumentAndValues) {
+  EXPECT_TRUE(throws_invalid([] { codebook_usage(torch::tensor({0, 5}, torch::kLong), 4); }, {"indices must lie in [0, 4)", "[0, 5]"}));
+  EXPECT_TRUE(throws_invalid([] { codebook_usage(torch::zeros({0}, torch::kLong), 4); }, {"indices size B must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([] { codebook_usage(torch::tensor({0}, torch::kLong), 0); }, {"codebook_size n must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([] { reverse_water_level({}, 1); }, {"variances must not be empty"}));
+  EXPECT_TRUE(throws_invalid([] { reverse_water_level({1, -2}, 1); }, {"variances[1]", "-2"}));
+  EXPECT_TRUE(throws_invalid([] { gaussian_distortion_rate({1}, -1); }, {"rate_bits", "-1"}));
+  EXPECT_TRUE(throws_invalid([] { quantization_error(torch::zeros({2, 2}), torch::zeros({2, 3})); }, {"z_q", "(B, k) = (2, 2)", "got (2, 3)"}));
+}
+
+}  // namespace
+}  // namespace vqvae

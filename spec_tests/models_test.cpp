@@ -1,0 +1,51 @@
+// Models (src/models/): VQVAE composition and dimension checks; the deprecated legacy model.
+#include "decoders/linear.h"
+#include "encoders/linear.h"
+#include "models/vqvae.h"
+#include "quantizers/rotation_vq.h"
+#include "quantizers/vq.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+namespace vqvae {
+namespace {
+
+using testing::throws_invalid;
+
+TEST(VQVAE, ForwardShapesAndComposition) {
+  torch::Tensor U = std::get<0>(torch::linalg::qr(torch::randn({6, 3}), "reduced"));
+  VQVAE model(PCAEncoder(U), VectorQuantizer(QuantizerOptions(3, 5).seed(1)), PCADecoder(U));
+  torch::Tensor x = torch::randn({4, 6});
+  VQVAEOutput out = model(x);
+  EXPECT_EQ(out.x_recon.sizes(), (std::vector<int64_t>{4, 6}));
+  EXPECT_EQ(out.z.sizes(), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(out.z_q.sizes(), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(out.z_q_hard.sizes(), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(out.indices.sizes(), (std::vector<int64_t>{4}));
+  EXPECT_TENSOR_NEAR(out.z, x.matmul(U), 1e-6);
+  EXPECT_TENSOR_NEAR(out.x_recon, out.z_q_hard.matmul(U.t()), 1e-6);
+  EXPECT_TENSOR_NEAR(model->reconstruct(x), out.x_recon, 0.0);
+  EXPECT_TENSOR_NEAR(model->decode(model->quantize(model->encode(x)).z_q), out.x_recon, 0.0);
+  std::ostringstream s;
+  model->pretty_print(s);
+  EXPECT_EQ(s.str(), "vqvae::VQVAE(input_dim=6, latent_dim=3, codebook_size=5)");
+  // Submodules are registered: the codebook is a parameter of the model.
+  EXPECT_EQ(model->named_parameters().size(), 1u);
+  EXPECT_TRUE(model->named_parameters().contains("quantizer.codebook"));
+}
+
+TEST(VQVAE, MismatchedDimensionsNameBothValues) {
+  torch::Tensor U8 = torch::eye(64).slice(1, 0, 8), U4 = torch::eye(64).slice(1, 0, 4);
+  EXPECT_TRUE(throws_invalid([&] { VQVAE(PCAEncoder(U8), VectorQuantizer(4, 16), PCADecoder(U8)); },
+                             {"VQVAE", "quantizer.dim must equal encoder.latent_dim = 8", "got 4"}));
+  EXPECT_TRUE(throws_invalid([&] { VQVAE(PCAEncoder(U8), RotationVectorQuantizer(8, 16), PCADecoder(U4)); },
+                             {"decoder.latent_dim must equal encoder.latent_dim = 8", "got 4"}));
+  EXPECT_TRUE(throws_invalid([&] { VQVAEImpl(nullptr, nullptr, nullptr); }, {"encoder must not be null"}));
+}
+
+}  // namespace
+}  // namespace vqvae
