@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 
+#include <atomic>
 #include <iostream>
 #include <mutex>
 #include <ostream>
@@ -18,6 +19,12 @@ namespace vqvae {
 const char* const kLegacyDeprecationWarning =
     "warning: vqvae::LinearGaussianVQVAE is deprecated; compose vqvae::VQVAE(PCAEncoder, "
     "VectorQuantizer, PCADecoder) instead";
+
+namespace {
+std::atomic<bool> warning_silenced{false};
+}  // namespace
+
+void silence_legacy_deprecation_warning() { warning_silenced = true; }
 
 LegacyInitMethod parse_legacy_init_method(const std::string& name) {
   if (name == "uniform") return LegacyInitMethod::uniform;
@@ -34,7 +41,8 @@ LinearGaussianVQVAEImpl::LinearGaussianVQVAEImpl(int64_t d, int64_t k, int64_t n
                                                  std::optional<uint64_t> seed)
     : torch::nn::Module("LinearGaussianVQVAE"), d_(d), k_(k) {
   static std::once_flag warned;
-  std::call_once(warned, [] { std::cerr << kLegacyDeprecationWarning << std::endl; });
+  if (!warning_silenced)
+    std::call_once(warned, [] { std::cerr << kLegacyDeprecationWarning << std::endl; });
 
   const char* where = "LinearGaussianVQVAE";
   check_at_least(d, 1, where, "d");

@@ -29,6 +29,10 @@ LegacyInitMethod parse_legacy_init_method(const std::string& name);
 /// The runtime deprecation message, printed once per process.
 extern const char* const kLegacyDeprecationWarning;
 
+/// Stops the runtime warning for the rest of the process: for tools that use the legacy model
+/// on purpose, as a reference (`vqvae validate` compares against it).
+void silence_legacy_deprecation_warning();
+
 class [[deprecated(
     "LinearGaussianVQVAE is deprecated: compose vqvae::VQVAE(PCAEncoder, VectorQuantizer, "
     "PCADecoder) instead")]] LinearGaussianVQVAEImpl : public torch::nn::Module {

@@ -11,7 +11,8 @@
 // Degenerate cases, chosen so that the result is always finite, never NaN:
 //   q = 0            λ = 0: the gradient to z is zero (the limit of λ Rᵀ g as ‖q‖ → 0).
 //   z = 0 (‖z‖ ≤ 1e-12·max(1, ‖q‖))   no direction to rotate from: the gradient passes straight
-//                    through (λ = 1, R = I), as the plain STE would.
+//                    through (λ = 1, R = I), as the plain STE would. This rule wins when q = 0
+//                    too (z = q = 0: the gradient is g).
 //   ê = −q̂ (‖ê + q̂‖ ≤ 1e-8)   r is undefined; any unit r ⊥ ê gives the rotation by π in the plane
 //                    (ê, r): we take the coordinate axis least aligned with ê, orthogonalised.
 //                    For k = 1 no such r exists and R = −1 (a reflection, the only map with

@@ -12,6 +12,7 @@ namespace vqvae::cli {
 /// Flags every subcommand accepts.
 struct GlobalOptions {
   int threads = 1;              ///< --threads: intra-op threads (1: reproducible and fastest here)
+  bool threads_given = false;   ///< --threads was on the command line (overrides a config file)
   std::string device = "cpu";   ///< --device cpu|cuda
   std::string command_line;     ///< the whole invocation, recorded in files we write
 };
@@ -21,5 +22,6 @@ using CommandRunner = std::function<int(const GlobalOptions&)>;
 
 CommandRunner add_data_command(CLI::App& app);
 CommandRunner add_validate_command(CLI::App& app);
+CommandRunner add_goldens_command(CLI::App& app);
 
 }  // namespace vqvae::cli

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "vqvae " + vqvae::library_version() + " (LibTorch " +
                                         vqvae::torch_version() + ")");
   GlobalOptions global;
-  app.add_option("--threads", global.threads, "Intra-op threads (default 1: reproducible, and "
+  CLI::Option* threads = app.add_option("--threads", global.threads, "Intra-op threads (default 1: reproducible, and "
                                               "fastest for these sizes)")
       ->check(CLI::PositiveNumber);
   app.add_option("--device", global.device, "cpu or cuda (components run where their tensors are)");
@@ -23,15 +23,14 @@ int main(int argc, char** argv) {
 
   std::map<CLI::App*, CommandRunner> runners;
   const auto add = [&](CommandRunner (*make)(CLI::App&)) {
-    CLI::App* before = app.get_subcommands({}).empty() ? nullptr : app.get_subcommands({}).back();
     CommandRunner runner = make(app);
     CLI::App* added = app.get_subcommands({}).back();
-    (void)before;
     added->fallthrough();  // --threads / --device may also follow the subcommand
     runners[added] = std::move(runner);
   };
   add(add_data_command);
   add(add_validate_command);
+  add(add_goldens_command);
 
   try {
     app.parse(argc, argv);
@@ -46,6 +45,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  global.threads_given = threads->count() > 0;
   try {
     vqvae::set_threads(global.threads);
     vqvae::resolve_device(global.device);  // fail early and clearly

@@ -1,0 +1,38 @@
+# Test registration helpers.
+#
+# Every test process pays ~0.5 s to load LibTorch, while a whole test file runs in milliseconds;
+# one ctest entry per GoogleTest *test* (gtest_discover_tests) made the suite spend most of its
+# time starting processes. So each test *file* is one ctest entry: <exe>.<file stem>, running the
+# suites that file defines (--gtest_filter built from its TEST / TEST_F / TEST_P /
+# RC_GTEST_PROP lines), and a failure still prints GoogleTest's per-test report.
+include_guard(GLOBAL)
+
+
+# add_vqvae_test(<executable> <labels> FILES <sources...> [LIBRARIES <libs...>])
+function(add_vqvae_test name labels)
+  cmake_parse_arguments(ARG "" "" "FILES;LIBRARIES" ${ARGN})
+  add_executable(${name} ${ARG_FILES})
+  target_link_libraries(${name} PRIVATE vqvae_test_support ${ARG_LIBRARIES} GTest::gtest_main)
+  target_compile_options(${name} PRIVATE -Wall -Wextra)
+  target_precompile_headers(${name} REUSE_FROM vqvae)
+  foreach(file IN LISTS ARG_FILES)
+    file(READ ${CMAKE_CURRENT_SOURCE_DIR}/${file} text)
+    string(REGEX MATCHALL "(TEST|TEST_F|TEST_P|RC_GTEST_PROP|RC_GTEST_FIXTURE_PROP)\\([ \t\n]*[A-Za-z0-9_]+" found "${text}")
+    set(suites "")
+    foreach(match IN LISTS found)
+      string(REGEX REPLACE ".*\\([ \t\n]*" "" suite "${match}")
+      list(APPEND suites ${suite})
+    endforeach()
+    if(NOT suites)
+      continue()  # support files
+    endif()
+    list(REMOVE_DUPLICATES suites)
+    set(filter "")
+    foreach(suite IN LISTS suites)
+      string(APPEND filter "${suite}.*:*/${suite}.*:")
+    endforeach()
+    get_filename_component(stem ${file} NAME_WE)
+    add_test(NAME ${name}.${stem} COMMAND ${name} --gtest_filter=${filter} --gtest_brief=1)
+    set_tests_properties(${name}.${stem} PROPERTIES LABELS "${labels}")
+  endforeach()
+endfunction()
