@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
 #include <sstream>
 
 namespace vqvae {
@@ -43,7 +44,7 @@ TEST_P(ValidationMatrix, EveryCheckPasses) {
   c.decoder = c.encoder;
   const ValidationReport report = run_validation(c);
   EXPECT_TRUE(report.passed()) << format_report_table(report, false);
-  EXPECT_EQ(report.checks.size(), 9u);
+  EXPECT_EQ(report.checks.size(), 10u);
   // PCA configurations run the PCA check; vq + PCA also the legacy comparison.
   EXPECT_EQ(find(report, "PCA").status == CheckResult::Status::skipped, c.encoder.kind != "pca");
   EXPECT_EQ(find(report, "legacy").status == CheckResult::Status::passed, c.encoder.kind == "pca" && c.quantizer == "vq");
@@ -95,6 +96,19 @@ TEST(Validation, ConditionalSteQuantizerFailsWithExitStatus1) {
   // The same checks pass on the library's quantizer, so the failure is the bug's.
   std::ostringstream good;
   EXPECT_EQ(run_validate_command(small_config(), ValidationOptions(), false, false, good), 0) << good.str();
+}
+
+TEST(Validation, GoldenCheckComparesTheGivenFileAndFailsOnAJunkOne) {
+  ValidationOptions options;
+  options.training_steps = 1;
+  options.fixtures_file = VQVAE_FIXTURES_DIR "/pca_goldens.h5";
+  EXPECT_EQ(find(run_validation(small_config(), options), "golden").status, CheckResult::Status::passed);
+  const std::string junk = ::testing::TempDir() + "/junk_goldens.h5";
+  std::ofstream(junk) << "not an HDF5 file";
+  options.fixtures_file = junk;
+  const CheckResult golden = find(run_validation(small_config(), options), "golden");
+  EXPECT_EQ(golden.status, CheckResult::Status::failed);
+  EXPECT_NE(golden.detail.find(junk), std::string::npos) << golden.detail;
 }
 
 TEST(Validation, JsonReportHasConfigChecksAndTotals) {

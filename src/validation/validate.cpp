@@ -3,6 +3,8 @@
 #include "core/checks.h"
 #include "core/runtime.h"
 #include "evaluation/metrics.h"
+#include "io/goldens.h"
+#include "io/hdf5_file.h"
 #include "models/factory.h"
 #include "models/legacy.h"
 #include "training/losses.h"
@@ -274,6 +276,32 @@ CheckResult check_legacy_agreement(Context& c) {
 }
 #pragma GCC diagnostic pop
 
+CheckResult check_golden_fixtures(const ValidationOptions& options) {
+  CheckResult r = named("golden fixtures");
+  if (options.fixtures_file.empty()) {
+    r.status = Status::skipped;
+    r.detail = "no golden file given (--fixtures-file)";
+    return r;
+  }
+  const GoldenReport report = compare_goldens(options.fixtures_file);
+  int64_t datasets = 0, bad = 0;
+  double worst = 0;
+  for (const auto& c : report.cases)
+    for (const auto& d : c.datasets) {
+      ++datasets;
+      bad += d.ok() ? 0 : 1;
+      worst = std::max(worst, d.max_abs_error);
+    }
+  r.numbers = {{"datasets", static_cast<double>(datasets)}, {"datasets_differing", static_cast<double>(bad)},
+               {"missing_cases", static_cast<double>(report.missing.size())}, {"max_abs_error", worst}};
+  r.status = report.ok() ? Status::passed : Status::failed;
+  r.detail = std::to_string(report.cases.size()) + " cases, " + std::to_string(datasets) + " datasets: " +
+             std::to_string(bad) + " differ, " + std::to_string(report.missing.size()) +
+             " cases missing, max abs error " + fmt(worst) + " (tolerance 1e-05 + 1e-05·|golden|)" +
+             (report.ok() ? "" : "; details: vqvae goldens check");
+  return r;
+}
+
 CheckResult check_training_run(const RunConfig& config, const GaussianDataset& dataset,
                                const ValidationOptions& options) {
   CheckResult r = named("training run (" + std::to_string(options.training_steps) + " steps)");
@@ -349,6 +377,7 @@ ValidationReport run_validation(const RunConfig& config, const ValidationOptions
   report.checks.push_back(timed("gradient routing", [&] { return check_gradient_routing(c); }));
   report.checks.push_back(timed("PCA orthonormal projection", [&] { return check_pca_projection(c); }));
   report.checks.push_back(timed("legacy model agreement", [&] { return check_legacy_agreement(c); }));
+  report.checks.push_back(timed("golden fixtures", [&] { return check_golden_fixtures(options); }));
   report.checks.push_back(timed("training run", [&] { return check_training_run(config, dataset, options); }));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -12,13 +12,17 @@
 
 namespace vqvae::cli {
 
+namespace {
+std::string default_fixtures_file() { return std::string(VQVAE_FIXTURES_DIR) + "/pca_goldens.h5"; }
+}  // namespace
+
 CommandRunner add_validate_command(CLI::App& app) {
   struct Flags {
     std::unique_ptr<ConfigFlags> config;
     bool print_config = false;
     bool json = false;
     int64_t steps = 200;
-    std::string fixtures;
+    std::string fixtures = default_fixtures_file();
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
@@ -29,7 +33,9 @@ CommandRunner add_validate_command(CLI::App& app) {
   sub->add_flag("--json", flags->json, "Print the report as JSON instead of the table");
   sub->add_option("--steps", flags->steps, "Steps of the short training run")->capture_default_str()
       ->check(CLI::PositiveNumber);
-  sub->add_option("--fixtures-file", flags->fixtures, "Golden HDF5 file to compare against");
+  sub->add_option("--fixtures-file", flags->fixtures,
+                  "Golden HDF5 file to compare against (skipped when it does not exist)")
+      ->capture_default_str();
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
     if (flags->print_config) {
@@ -40,7 +46,9 @@ CommandRunner add_validate_command(CLI::App& app) {
     set_threads(config.threads);
     ValidationOptions options;
     options.training_steps = flags->steps;
-    options.fixtures_file = flags->fixtures;
+    // The default file lives in the source tree; an installed program may not have it.
+    if (access(flags->fixtures.c_str(), F_OK) == 0 || flags->fixtures != default_fixtures_file())
+      options.fixtures_file = flags->fixtures;
     return run_validate_command(config, options, flags->json, isatty(STDOUT_FILENO) == 1, std::cout);
   };
 }
