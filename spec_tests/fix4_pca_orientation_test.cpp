@@ -20,17 +20,8 @@
 namespace vqvae {
 namespace {
 
+using testing::fails_because;
 using testing::tensors_close;
-
-// The check reports failure on a reproduction of the bug, and for the documented reason.
-::testing::AssertionResult fails_because(const ::testing::AssertionResult& check,
-                                         const std::string& reason) {
-  if (check) return ::testing::AssertionFailure() << "the check passed on the reproduction";
-  if (std::string(check.message()).find(reason) == std::string::npos)
-    return ::testing::AssertionFailure() << "the check failed, but not because '" << reason
-                                         << "': " << check.message();
-  return ::testing::AssertionSuccess() << check.message();
-}
 
 // d = 3, k = 2: u1 = (1, 2, 2)/3, u2 = (2, 1, −2)/3 (unit, u1·u2 = (2 + 2 − 4)/9 = 0);
 // u3 = u1 × u2 = (−2, 2, −1)/3 spans the orthogonal complement.

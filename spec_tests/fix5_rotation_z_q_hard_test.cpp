@@ -32,17 +32,8 @@ namespace vqvae {
 namespace {
 
 using mutants::BaselineQuantizerResult;
+using testing::fails_because;
 using testing::tensors_close;
-
-// The check reports failure on a reproduction of the bug, and for the documented reason.
-::testing::AssertionResult fails_because(const ::testing::AssertionResult& check,
-                                         const std::string& reason) {
-  if (check) return ::testing::AssertionFailure() << "the check passed on the reproduction";
-  if (std::string(check.message()).find(reason) == std::string::npos)
-    return ::testing::AssertionFailure() << "the check failed, but not because '" << reason
-                                         << "': " << check.message();
-  return ::testing::AssertionSuccess() << check.message();
-}
 
 // ---------------------------------------------------------------- the z_q_hard case
 // As fix #1's hand case: d = 3, k = 2, n = 4, B = 4, float64, U_k = first two columns of I_3,

@@ -33,20 +33,10 @@ using ::vqvae::testing::tensors_close;
 const std::string kCommitted = golden_file_path(VQVAE_FIXTURES_DIR);
 constexpr double kAtol = 1e-5, kRtol = 1e-5;  // fixtures/README.md
 
-fs::path fresh_folder(const std::string& name) {
-  fs::path folder =
-      fs::temp_directory_path() / ("vqvae_golden_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
+using testing::bytes_of;
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// A new empty folder for one test.
+fs::path fresh_folder(const std::string& name) { return testing::fresh_folder("vqvae_golden_test_" + name); }
 
 size_t files_in(const fs::path& folder) {
   return static_cast<size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator()));

@@ -18,19 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_folder(const std::string& name) {
-  fs::path folder = fs::temp_directory_path() / ("vqvae_hdf5_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
+using testing::bytes_of;
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// A new empty folder for one test.
+fs::path fresh_folder(const std::string& name) { return testing::fresh_folder("vqvae_hdf5_test_" + name); }
 
 void write_sample(const std::string& path, double value) {
   Hdf5Writer file(path);

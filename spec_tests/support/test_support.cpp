@@ -4,7 +4,9 @@
 
 #include <ATen/ATen.h>
 
+#include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 namespace vqvae::testing {
 
@@ -32,6 +34,29 @@ namespace vqvae::testing {
     msg << " " << j << " (" << a[j].item<double>() << " vs " << e[j].item<double>() << ")";
   }
   return ::testing::AssertionFailure() << msg.str();
+}
+
+::testing::AssertionResult fails_because(const ::testing::AssertionResult& check,
+                                         const std::string& reason) {
+  if (check) return ::testing::AssertionFailure() << "the check passed on the reproduction";
+  if (std::string(check.message()).find(reason) == std::string::npos)
+    return ::testing::AssertionFailure() << "the check failed, but not because '" << reason
+                                         << "': " << check.message();
+  return ::testing::AssertionSuccess() << check.message();
+}
+
+std::filesystem::path fresh_folder(const std::string& name) {
+  const auto folder = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  return folder;
+}
+
+std::string bytes_of(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 at::Tensor finite_difference_gradient(const std::function<double(const at::Tensor&)>& f,

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -20,6 +21,17 @@ namespace vqvae::testing {
   EXPECT_TRUE(::vqvae::testing::tensors_close((actual), (expected), (atol)))
 #define EXPECT_TENSOR_EQ(actual, expected) \
   EXPECT_TRUE(::vqvae::testing::tensors_close((actual), (expected), 0.0))
+
+/// For checks run against a reproduction of a documented bug: passes when `check` failed and its
+/// message contains `reason` (so a check failing for another reason does not count).
+::testing::AssertionResult fails_because(const ::testing::AssertionResult& check,
+                                         const std::string& reason);
+
+/// A new, empty folder under the system's temporary folder, unique to this process.
+std::filesystem::path fresh_folder(const std::string& name);
+
+/// The whole content of a file (empty when it cannot be read).
+std::string bytes_of(const std::filesystem::path& path);
 
 /// ∂f/∂x by central differences, f: x (any shape, float64) -> scalar. eps as PyTorch's gradcheck.
 at::Tensor finite_difference_gradient(const std::function<double(const at::Tensor&)>& f,
