@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace vqvae {
 namespace {
@@ -48,6 +49,16 @@ TEST(Hdf5File, RoundTripOfTensorsAndAttributes) {
   EXPECT_DOUBLE_EQ(in.read_double_attribute("case/a", "sigma"), 0.1);
   EXPECT_EQ(in.read_string_attribute("/", "command"), "vqvae test");
   EXPECT_EQ(in.list("case"), (std::vector<std::string>{"a"}));
+  fs::remove_all(folder);
+}
+
+TEST(Hdf5File, WrittenFileHasThePlainCreateMode) {
+  const fs::path folder = fresh_folder("mode");
+  const mode_t mask = ::umask(022);  // the usual umask, so that the expected mode is 0644
+  write_sample((folder / "a.h5").string(), 1.0);
+  ::umask(mask);
+  EXPECT_EQ(fs::status(folder / "a.h5").permissions(),
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
   fs::remove_all(folder);
 }
 

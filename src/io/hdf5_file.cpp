@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace vqvae {
@@ -50,6 +51,10 @@ Hdf5Writer::Hdf5Writer(const std::string& path) : path_(path) {
   if (fd < 0)
     throw Hdf5Error(path + ": cannot create a file in folder '" + folder_of(path) +
                     "' (missing or not writable)");
+  // mkstemp creates the file 0600; give the result the mode a plain create would (0666 & ~umask).
+  const mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
   close(fd);
   temporary_path_ = pattern;
   Handle fcpl{H5Pcreate(H5P_FILE_CREATE), H5Pclose};
