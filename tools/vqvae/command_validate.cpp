@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -49,7 +50,7 @@ CommandRunner add_validate_command(CLI::App& app) {
     // The default file lives in the source tree; an installed program may not have it.
     if (access(flags->fixtures.c_str(), F_OK) == 0 || flags->fixtures != default_fixtures_file())
       options.fixtures_file = flags->fixtures;
-    return run_validate_command(config, options, flags->json, isatty(STDOUT_FILENO) == 1, std::cout);
+    return run_validate_command(config, options, flags->json, isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr, std::cout);
   };
 }
 
