@@ -14,8 +14,9 @@ build=${VQVAE_BUILD_DIR:-$root/build}
 
 # libopenblas0-pthread: without it LibTorch runs on the reference BLAS, ~40x slower.
 # hdf5-tools: h5dump, used by the CLI tests and by people inspecting fixtures.
+# gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo).
 packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
-          librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev)
+          librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

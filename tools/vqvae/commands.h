@@ -23,5 +23,7 @@ using CommandRunner = std::function<int(const GlobalOptions&)>;
 CommandRunner add_data_command(CLI::App& app);
 CommandRunner add_validate_command(CLI::App& app);
 CommandRunner add_goldens_command(CLI::App& app);
+CommandRunner add_train_command(CLI::App& app);
+CommandRunner add_experiment_command(CLI::App& app);
 
 }  // namespace vqvae::cli

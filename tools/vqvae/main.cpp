@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   add(add_data_command);
   add(add_validate_command);
   add(add_goldens_command);
+  add(add_train_command);
+  add(add_experiment_command);
 
   try {
     app.parse(argc, argv);

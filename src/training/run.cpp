@@ -1,0 +1,340 @@
+#include "training/run.h"
+
+#include "core/checks.h"
+#include "core/runtime.h"
+#include "evaluation/metrics.h"
+#include "evaluation/rate_distortion.h"
+#include "io/hdf5_file.h"
+#include "models/factory.h"
+#include "training/losses.h"
+#include "training/trainer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace vqvae {
+namespace {
+
+// The shuffle / revival seed of a run when none is given: a fixed odd-constant mix of
+// config.seed, so that it differs from the codebook's draw (which uses config.seed itself).
+uint64_t derived_shuffle_seed(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ULL + 0x5EEDULL; }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::vector<double>>> history_columns(
+    const std::vector<EvalRecord>& history) {
+  std::vector<std::pair<std::string, std::vector<double>>> columns;
+  const auto column = [&](const char* name, auto getter) {
+    std::vector<double> values;
+    values.reserve(history.size());
+    for (const EvalRecord& r : history) values.push_back(static_cast<double>(getter(r)));
+    columns.emplace_back(name, std::move(values));
+  };
+#define VQVAE_COLUMN(field) column(#field, [](const EvalRecord& r) { return r.field; })
+  VQVAE_COLUMN(step);
+  VQVAE_COLUMN(epoch);
+  VQVAE_COLUMN(loss_total);
+  VQVAE_COLUMN(loss_recon);
+  VQVAE_COLUMN(loss_codebook);
+  VQVAE_COLUMN(loss_commitment);
+  VQVAE_COLUMN(distortion);
+  VQVAE_COLUMN(quantization_error);
+  VQVAE_COLUMN(perplexity);
+  VQVAE_COLUMN(entropy);
+  VQVAE_COLUMN(rate_bits);
+  VQVAE_COLUMN(dead_codes);
+  VQVAE_COLUMN(codes_used);
+  VQVAE_COLUMN(min_usage);
+  VQVAE_COLUMN(max_usage);
+  VQVAE_COLUMN(std_usage);
+  VQVAE_COLUMN(codebook_mean_norm);
+  VQVAE_COLUMN(codebook_std_norm);
+  VQVAE_COLUMN(codebook_mean_pairwise_distance);
+  VQVAE_COLUMN(revived);
+#undef VQVAE_COLUMN
+  return columns;
+}
+
+LatentBound latent_distortion_rate(const at::Tensor& z, int64_t codebook_size) {
+  const char* where = "latent_distortion_rate";
+  check_shape(z, where, "z", {-1, -1}, "(N, k)");
+  check_at_least(z.size(0), 2, where, "samples N");
+  check_at_least(codebook_size, 1, where, "codebook_size n");
+  c10::NoGradGuard no_grad;
+  const at::Tensor zd = z.detach().to(at::kDouble);
+  const at::Tensor centred = zd - zd.mean(0, true);
+  const at::Tensor covariance = centred.t().matmul(centred) / static_cast<double>(z.size(0) - 1);
+  const at::Tensor ascending = at::linalg_eigvalsh(covariance).contiguous();
+  LatentBound out;
+  for (int64_t i = ascending.numel() - 1; i >= 0; --i)
+    out.eigenvalues.push_back(std::max(0.0, ascending[i].item<double>()));  // rounding below 0
+  for (double lambda : out.eigenvalues) out.latent_variance += lambda;
+  out.rate_bits = std::log2(static_cast<double>(codebook_size));
+  out.distortion_rate = gaussian_distortion_rate(out.eigenvalues, out.rate_bits);
+  return out;
+}
+
+double gap_db(double distortion, double bound) {
+  if (bound <= 0) return distortion > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  return 10.0 * std::log10(distortion / bound);
+}
+
+EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta) {
+  c10::NoGradGuard no_grad;
+  const VQVAEOutput out = model->forward(x);
+  const LossOutput loss = vqvae_loss(x, out.x_recon, out.z, out.z_q, out.z_q_hard, beta);
+  EvalRecord r;
+  r.loss_total = loss.total_value;
+  r.loss_recon = loss.recon;
+  r.loss_codebook = loss.codebook;
+  r.loss_commitment = loss.commitment;
+  const at::Tensor difference = (out.z - out.z_q_hard).to(at::kDouble);
+  r.distortion = difference.pow(2).sum(1).mean().item<double>();
+  r.quantization_error = quantization_error(out.z, out.z_q);
+  const int64_t n = model->quantizer()->codebook_size();
+  const CodebookUsage usage = codebook_usage(out.indices, n);
+  r.perplexity = usage.perplexity;
+  r.entropy = usage.entropy;
+  r.rate_bits = usage.entropy / std::log(2.0);
+  r.dead_codes = usage.dead_codes;
+  r.codes_used = (usage.usage > 0).sum().item<int64_t>();
+  r.min_usage = usage.min_usage;
+  r.max_usage = usage.max_usage;
+  r.std_usage = usage.std_usage;
+  const CodebookGeometry geometry = codebook_geometry(model->quantizer()->codebook);
+  r.codebook_mean_norm = geometry.mean_norm;
+  r.codebook_std_norm = geometry.std_norm;
+  r.codebook_mean_pairwise_distance = geometry.mean_pairwise_distance;
+  return r;
+}
+
+int64_t steps_to_within(const std::vector<EvalRecord>& history, double fraction) {
+  if (history.empty()) return 0;
+  const double target = (1.0 + fraction) * history.back().distortion;
+  for (const EvalRecord& r : history)
+    if (r.distortion <= target) return r.step;
+  return history.back().step;
+}
+
+TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig& config,
+                               const TrainingRunOptions& options) {
+  const char* where = "run_training";
+  if (!model) throw_invalid_argument(where, "model must not be null, got null");
+  check_shape(x, where, "x", {-1, -1}, "(N, d)");
+  check_at_least(x.size(0), 2, where, "samples N");
+  check_at_least(config.batch_size, 1, "--batch-size", "value");
+  if (options.steps() < 0)
+    throw_invalid_argument("--steps", "must be >= 0, got " + std::to_string(options.steps()));
+  if (options.steps() == 0 && options.epochs() < 1)
+    throw_invalid_argument("--epochs", "must be >= 1, got " + std::to_string(options.epochs()));
+  if (options.eval_every() < 0)
+    throw_invalid_argument("--eval-every", "must be >= 0, got " + std::to_string(options.eval_every()));
+  if (options.revival_window() < 0)
+    throw_invalid_argument("--revival-window", "must be >= 0, got " +
+                                                   std::to_string(options.revival_window()));
+
+  const int64_t N = x.size(0);
+  const int64_t batch = std::min(config.batch_size, N);
+  const int64_t steps_per_epoch = ceil_div(N, batch);
+  const int64_t total_steps = options.steps() > 0 ? options.steps() : options.epochs() * steps_per_epoch;
+  const int64_t eval_every = options.eval_every() > 0 ? options.eval_every() : steps_per_epoch;
+  const int64_t window = options.revival_window() > 0 ? options.revival_window() : steps_per_epoch;
+  at::Generator generator =
+      make_generator(options.shuffle_seed().value_or(derived_shuffle_seed(config.seed)));
+
+  // The loss sees the model's outputs: keep this step's latents and assignments for revival.
+  at::Tensor step_z, step_indices;
+  TrainerOptions trainer_options;
+  trainer_options.optimizer(parse_optimizer(config.optimizer)).lr(config.lr);
+  trainer_options.loss([&](const at::Tensor& xb, const VQVAEOutput& out, double beta) {
+    step_z = out.z.detach();
+    step_indices = out.indices;
+    return default_vqvae_loss(xb, out, beta);
+  });
+  Trainer trainer(model, trainer_options);
+  const at::Tensor& codebook = model->quantizer()->codebook;
+  const int64_t n = codebook.size(0);
+
+  TrainingRunResult result;
+  result.initial_codebook = codebook.detach().clone();
+  std::vector<int64_t> last_used(static_cast<size_t>(n), 0);  // step of last use or revival
+  int64_t revived = 0;
+
+  const auto evaluate = [&](int64_t step) {
+    EvalRecord record = evaluate_model(model, x, config.beta);
+    record.step = step;
+    record.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
+    record.revived = revived;
+    result.history.push_back(record);
+    if (options.on_eval()) options.on_eval()(record, total_steps);
+  };
+
+  evaluate(0);
+  at::Tensor order;
+  for (int64_t step = 1; step <= total_steps; ++step) {
+    const int64_t position = (step - 1) % steps_per_epoch;
+    if (position == 0) order = at::randperm(N, generator, at::TensorOptions().dtype(at::kLong));
+    const at::Tensor rows = order.slice(0, position * batch, std::min(N, (position + 1) * batch));
+    const LossOutput loss = trainer.train_step(x.index_select(0, rows), config.beta);
+
+    if (options.revive_dead_codes()) {
+      const at::Tensor used = at::bincount(step_indices, {}, n).contiguous();
+      const int64_t* counts = used.data_ptr<int64_t>();
+      std::vector<int64_t> dead;
+      for (int64_t j = 0; j < n; ++j) {
+        if (counts[j] > 0) last_used[j] = step;
+        else if (step - last_used[j] >= window) dead.push_back(j);
+      }
+      if (!dead.empty()) {
+        c10::NoGradGuard no_grad;
+        const at::Tensor dead_rows = at::tensor(dead, at::kLong);
+        const at::Tensor picks = at::randint(step_z.size(0), {static_cast<int64_t>(dead.size())},
+                                             generator, at::TensorOptions().dtype(at::kLong));
+        codebook.index_copy_(0, dead_rows, step_z.index_select(0, picks).to(codebook.scalar_type()));
+        for (int64_t j : dead) last_used[j] = step;
+        revived += static_cast<int64_t>(dead.size());
+      }
+    }
+    if (step % eval_every == 0 || step == total_steps) evaluate(step);
+    if (options.on_step())
+      options.on_step()(step, total_steps, loss.total_value, loss.recon, loss.codebook, loss.commitment);
+  }
+
+  result.codebook = codebook.detach().clone();
+  at::Tensor z;
+  {
+    c10::NoGradGuard no_grad;
+    z = model->encode(x);
+  }
+  const LatentBound bound = latent_distortion_rate(z, n);
+  const EvalRecord& last = result.history.back();
+  RunSummary& s = result.summary;
+  s.distortion = last.distortion;
+  s.latent_variance = bound.latent_variance;
+  s.distortion_over_variance = bound.latent_variance > 0 ? last.distortion / bound.latent_variance : 0.0;
+  s.rate_bits = bound.rate_bits;
+  s.distortion_rate_bound = bound.distortion_rate;
+  s.gap_db = gap_db(last.distortion, bound.distortion_rate);
+  s.perplexity = last.perplexity;
+  s.dead_codes = last.dead_codes;
+  s.codes_used = last.codes_used;
+  s.revived = revived;
+  s.steps = total_steps;
+  s.steps_to_within_10_percent = steps_to_within(result.history, 0.1);
+  s.eigenvalues = bound.eigenvalues;
+  return result;
+}
+
+TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& dataset,
+                               const TrainingRunOptions& options) {
+  return run_training(build_model(config, dataset), dataset.X, config, options);
+}
+
+std::string summary_to_json(const RunSummary& s) {
+  nlohmann::ordered_json j;
+  j["distortion"] = s.distortion;
+  j["latent_variance"] = s.latent_variance;
+  j["distortion_over_variance"] = s.distortion_over_variance;
+  j["rate_bits"] = s.rate_bits;
+  j["distortion_rate_bound"] = s.distortion_rate_bound;
+  j["gap_db"] = s.gap_db;
+  j["perplexity"] = s.perplexity;
+  j["dead_codes"] = s.dead_codes;
+  j["codes_used"] = s.codes_used;
+  j["revived"] = s.revived;
+  j["steps"] = s.steps;
+  j["steps_to_within_10_percent"] = s.steps_to_within_10_percent;
+  j["eigenvalues"] = s.eigenvalues;
+  return j.dump(2);
+}
+
+namespace {
+
+void write_config_attributes(Hdf5Writer& file, const RunConfig& config, const std::string& command) {
+  const std::string json = config_to_json(config);
+  file.write_attribute("/", "config", json);
+  const nlohmann::json parsed = nlohmann::json::parse(json);
+  for (const auto& [key, value] : parsed.items()) {
+    if (value.is_string()) file.write_attribute("/", key, value.get<std::string>());
+    else if (value.is_boolean()) file.write_attribute("/", key, static_cast<int64_t>(value.get<bool>()));
+    else if (value.is_number_integer()) file.write_attribute("/", key, value.get<int64_t>());
+    else if (value.is_number()) file.write_attribute("/", key, value.get<double>());
+    else file.write_attribute("/", key, value.dump());
+  }
+  file.write_attribute("/", "library_version", library_version());
+  file.write_attribute("/", "torch_version", torch_version());
+  file.write_attribute("/", "command", command);
+}
+
+}  // namespace
+
+void write_training_hdf5(const std::string& path, const TrainingRunResult& result,
+                         const RunConfig& config, const TrainingRunOptions& options,
+                         const std::string& command) {
+  Hdf5Writer file(path);
+  file.create_group("history");
+  for (const auto& [name, values] : history_columns(result.history))
+    file.write_tensor("history/" + name, at::tensor(values, at::kDouble));
+  file.write_tensor("eigenvalues", at::tensor(result.summary.eigenvalues, at::kDouble));
+  file.write_tensor("initial_codebook", result.initial_codebook);
+  file.write_tensor("codebook", result.codebook);
+  file.create_group("summary");
+  const RunSummary& s = result.summary;
+  file.write_attribute("summary", "distortion", s.distortion);
+  file.write_attribute("summary", "latent_variance", s.latent_variance);
+  file.write_attribute("summary", "distortion_over_variance", s.distortion_over_variance);
+  file.write_attribute("summary", "rate_bits", s.rate_bits);
+  file.write_attribute("summary", "distortion_rate_bound", s.distortion_rate_bound);
+  file.write_attribute("summary", "gap_db", s.gap_db);
+  file.write_attribute("summary", "perplexity", s.perplexity);
+  file.write_attribute("summary", "dead_codes", s.dead_codes);
+  file.write_attribute("summary", "codes_used", s.codes_used);
+  file.write_attribute("summary", "revived", s.revived);
+  file.write_attribute("summary", "steps", s.steps);
+  file.write_attribute("summary", "steps_to_within_10_percent", s.steps_to_within_10_percent);
+  write_config_attributes(file, config, command);
+  file.write_attribute("/", "epochs", options.epochs());
+  file.write_attribute("/", "steps", s.steps);
+  file.write_attribute("/", "eval_every", options.eval_every());
+  file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(options.revive_dead_codes()));
+  file.write_attribute("/", "revival_window", options.revival_window());
+  file.commit();
+}
+
+void write_history_csv(const std::string& path, const std::vector<EvalRecord>& history) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    if (!out) throw std::runtime_error(path + ": cannot write (folder missing or not writable)");
+    const auto columns = history_columns(history);
+    for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c].first;
+    out << "\n";
+    out.precision(10);
+    for (size_t row = 0; row < history.size(); ++row) {
+      for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c].second[row];
+      out << "\n";
+    }
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw std::runtime_error(path + ": writing failed");
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw std::runtime_error(path + ": cannot rename '" + temporary + "' over it");
+  }
+}
+
+// Revival note: the optimizer's state (Adam moments) of a revived codeword is kept; a dead
+// codeword received no gradient during the window, so its moments have decayed towards zero.
+
+}  // namespace vqvae

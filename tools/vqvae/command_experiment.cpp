@@ -1,0 +1,119 @@
+// `vqvae experiment`: the R(D)-initialisation study. Several inits × several seeds on the same
+// data (the configuration flags of `validate`), a table against k-means and D(R), one HDF5
+// file with everything, and a plot of distortion vs step made by gnuplot.
+#include "commands.h"
+#include "config_flags.h"
+#include "core/checks.h"
+#include "core/runtime.h"
+#include "evaluation/experiment.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace vqvae::cli {
+namespace {
+
+void check_output_folder(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(folder.c_str(), W_OK) != 0)
+    throw std::runtime_error(flag + ": " + path + ": folder '" + folder + "' is missing or not writable");
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+}  // namespace
+
+CommandRunner add_experiment_command(CLI::App& app) {
+  struct Flags {
+    std::unique_ptr<ConfigFlags> config;
+    std::string inits = "uniform,random_normal,kmeans,rd_gaussian,rd_waterfill";
+    int64_t seeds = 5, epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
+    int64_t kmeans_max_iter = 100;
+    bool revive = false, quiet = false;
+    std::string out = "experiment.h5", plot = "experiment.png";
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand(
+      "experiment", "The R(D)-initialisation study: inits × seeds on the same data, against "
+                    "k-means and the Gaussian bound D(R)");
+  flags->config = std::make_unique<ConfigFlags>(sub);
+  sub->add_option("--inits", flags->inits, "Comma-separated initialisations to compare")->capture_default_str();
+  sub->add_option("--seeds", flags->seeds, "Runs per init (seeds --seed, --seed + 1, ...)")->capture_default_str();
+  auto* epochs = sub->add_option("--epochs", flags->epochs, "Passes over the dataset per run")->capture_default_str();
+  auto* steps = sub->add_option("--steps", flags->steps, "Optimizer steps per run (instead of --epochs)");
+  epochs->excludes(steps);
+  sub->add_option("--eval-every", flags->eval_every, "Evaluate every N steps (default: once per epoch)");
+  sub->add_flag("--revive-dead-codes", flags->revive,
+                "Re-seed codewords unused over the revival window from latents of the current batch");
+  sub->add_option("--revival-window", flags->revival_window,
+                  "Steps without use after which a codeword is dead (default: one epoch)");
+  sub->add_option("--kmeans-max-iter", flags->kmeans_max_iter, "Lloyd iterations of the k-means reference")
+      ->capture_default_str();
+  sub->add_option("--out", flags->out, "HDF5 file for every run's history and the summary")->capture_default_str();
+  sub->add_option("--plot", flags->plot, "Plot of distortion vs step (.png or .svg; empty: none)")
+      ->capture_default_str();
+  sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
+  return [flags](const GlobalOptions& global) {
+    const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
+    if (flags->seeds < 1) throw_invalid_argument("--seeds", "must be >= 1, got " + std::to_string(flags->seeds));
+    if (flags->epochs < 1) throw_invalid_argument("--epochs", "must be >= 1, got " + std::to_string(flags->epochs));
+    if (flags->steps < 0) throw_invalid_argument("--steps", "must be >= 1, got " + std::to_string(flags->steps));
+    if (flags->eval_every < 0)
+      throw_invalid_argument("--eval-every", "must be >= 1, got " + std::to_string(flags->eval_every));
+    if (flags->revival_window < 0)
+      throw_invalid_argument("--revival-window", "must be >= 1, got " + std::to_string(flags->revival_window));
+    if (flags->kmeans_max_iter < 0)
+      throw_invalid_argument("--kmeans-max-iter", "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
+    if (flags->out.empty()) throw_invalid_argument("--out", "must name a file, got ''");
+    check_output_folder(flags->out, "--out");
+    check_output_folder(flags->plot, "--plot");
+    resolve_device(global.device);
+    set_threads(config.threads);
+
+    ExperimentOptions options;
+    options.inits = split_list(flags->inits);
+    options.seeds = flags->seeds;
+    options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
+        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
+    options.kmeans_max_iter = flags->kmeans_max_iter;
+    const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
+    auto done = std::make_shared<int64_t>(0);
+    if (!flags->quiet) {
+      options.on_run = [total_runs, done](const std::string& init, uint64_t seed, const RunSummary& s) {
+        ++*done;
+        std::cerr << "[" << *done << "/" << total_runs << "] " << init << " seed " << seed << ": D "
+                  << std::setprecision(4) << s.distortion << " (" << (s.gap_db >= 0 ? "+" : "")
+                  << std::setprecision(3) << s.gap_db << " dB), " << s.dead_codes << " dead" << std::endl;
+      };
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const ExperimentResult result = run_experiment(config, options);
+    write_experiment_hdf5(flags->out, result, global.command_line);
+    std::cout << format_experiment_table(result);
+    std::cout << "wrote " << flags->out << "\n";
+    if (!flags->plot.empty()) {
+      const std::string problem = plot_experiment(flags->plot, result);
+      if (problem.empty()) std::cout << "wrote " << flags->plot << "\n";
+      else std::cout << "plot: " << problem << "\n";
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "finished in " << std::fixed << std::setprecision(1) << seconds << " s" << std::endl;
+    return 0;
+  };
+}
+
+}  // namespace vqvae::cli

@@ -1,0 +1,133 @@
+// `vqvae train`: trains the configuration (the same flags as `validate`) for --epochs or
+// --steps, shows progress (a bar on a terminal, periodic lines otherwise), writes the metric
+// history (--out HDF5, --csv) and prints the final summary against D(R) (--json: one object).
+#include "commands.h"
+#include "config_flags.h"
+#include "core/checks.h"
+#include "core/runtime.h"
+#include "models/factory.h"
+#include "training/run.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace vqvae::cli {
+namespace {
+
+// The folder of `path` must exist and be writable before any work is done.
+void check_output_folder(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(folder.c_str(), W_OK) != 0)
+    throw std::runtime_error(flag + ": " + path + ": folder '" + folder + "' is missing or not writable");
+}
+
+std::string number(double value, int precision = 4) {
+  std::ostringstream s;
+  s << std::setprecision(precision) << value;
+  return s.str();
+}
+
+}  // namespace
+
+CommandRunner add_train_command(CLI::App& app) {
+  struct Flags {
+    std::unique_ptr<ConfigFlags> config;
+    int64_t epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
+    bool revive = false, json = false;
+    std::string out, csv;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand(
+      "train", "Train the configuration, record every metric per evaluation, and compare the "
+               "final distortion with the Gaussian bound D(R), R = log2(codebook size)");
+  flags->config = std::make_unique<ConfigFlags>(sub);
+  auto* epochs = sub->add_option("--epochs", flags->epochs, "Passes over the dataset")->capture_default_str();
+  auto* steps = sub->add_option("--steps", flags->steps, "Optimizer steps (instead of --epochs)");
+  epochs->excludes(steps);
+  sub->add_option("--eval-every", flags->eval_every,
+                  "Evaluate on the whole dataset every N steps (default: once per epoch)");
+  sub->add_flag("--revive-dead-codes", flags->revive,
+                "Re-seed codewords unused over the revival window from latents of the current batch");
+  sub->add_option("--revival-window", flags->revival_window,
+                  "Steps without use after which a codeword is dead (default: one epoch)");
+  sub->add_option("--out", flags->out, "HDF5 file for the history, summary and configuration");
+  sub->add_option("--csv", flags->csv, "CSV file for the history");
+  sub->add_flag("--json", flags->json, "Print the final summary as one JSON object");
+  return [flags](const GlobalOptions& global) {
+    const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
+    if (flags->epochs < 1) throw_invalid_argument("--epochs", "must be >= 1, got " + std::to_string(flags->epochs));
+    if (flags->steps < 0) throw_invalid_argument("--steps", "must be >= 1, got " + std::to_string(flags->steps));
+    if (flags->eval_every < 0)
+      throw_invalid_argument("--eval-every", "must be >= 1, got " + std::to_string(flags->eval_every));
+    if (flags->revival_window < 0)
+      throw_invalid_argument("--revival-window", "must be >= 1, got " + std::to_string(flags->revival_window));
+    check_output_folder(flags->out, "--out");
+    check_output_folder(flags->csv, "--csv");
+    resolve_device(global.device);
+    set_threads(config.threads);
+
+    const bool tty = isatty(STDOUT_FILENO) == 1 && !flags->json;
+    TrainingRunOptions options;
+    options.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
+        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
+    auto last = std::make_shared<EvalRecord>();
+    const int64_t n = config.codebook_size;
+    options.on_eval([&, last](const EvalRecord& r, int64_t total) {
+      *last = r;
+      if (flags->json || tty) return;
+      std::cout << "step " << r.step << "/" << total << "  loss " << number(r.loss_total) << " (recon "
+                << number(r.loss_recon) << ", codebook " << number(r.loss_codebook) << ", commitment "
+                << number(r.loss_commitment) << ")  D " << number(r.distortion) << "  codes "
+                << r.codes_used << "/" << n << "  rate " << number(r.rate_bits, 3) << " bits"
+                << (flags->revive ? "  revived " + std::to_string(r.revived) : "") << std::endl;
+    });
+    if (tty) {
+      options.on_step([&, last](int64_t step, int64_t total, double loss, double recon, double codebook,
+                                double commitment) {
+        if (step % std::max<int64_t>(1, total / 200) != 0 && step != total) return;
+        const int width = 24;
+        const int filled = static_cast<int>(width * step / total);
+        std::cout << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << step
+                  << "/" << total << "  loss " << number(loss) << " (" << number(recon) << " + "
+                  << number(codebook) << " + β·" << number(commitment) << ")  D " << number(last->distortion)
+                  << "  codes " << last->codes_used << "/" << n << "  rate " << number(last->rate_bits, 3)
+                  << " bits   " << std::flush;
+        if (step == total) std::cout << "\n";
+      });
+    }
+
+    const GaussianDataset dataset = make_dataset(config);
+    const TrainingRunResult result = run_training(config, dataset, options);
+    if (!flags->out.empty()) write_training_hdf5(flags->out, result, config, options, global.command_line);
+    if (!flags->csv.empty()) write_history_csv(flags->csv, result.history);
+
+    const RunSummary& s = result.summary;
+    if (flags->json) {
+      std::cout << summary_to_json(s) << std::endl;
+      return 0;
+    }
+    std::cout << "distortion D         " << number(s.distortion, 5) << "   (mean ‖z − z_q_hard‖², summed over k = "
+              << config.k << ", whole dataset)\n"
+              << "latent variance      " << number(s.latent_variance, 5) << "   D / variance "
+              << number(s.distortion_over_variance, 4) << "\n"
+              << std::left << std::setw(21) << "D(R), R = " + number(s.rate_bits, 4) + " bits" << number(s.distortion_rate_bound, 5)
+              << "   (reverse water-filling on the latent covariance's eigenvalues)\n"
+              << "gap to D(R)          " << (s.gap_db >= 0 ? "+" : "") << number(s.gap_db, 3) << " dB\n"
+              << "perplexity           " << number(s.perplexity, 5) << "\n"
+              << "dead codes           " << s.dead_codes << " of " << n << "   (codes used " << s.codes_used << ")\n";
+    if (flags->revive) std::cout << "revived codes        " << s.revived << "\n";
+    if (!flags->out.empty()) std::cout << "wrote " << flags->out << "\n";
+    if (!flags->csv.empty()) std::cout << "wrote " << flags->csv << "\n";
+    std::cout << std::flush;
+    return 0;
+  };
+}
+
+}  // namespace vqvae::cli
