@@ -1,6 +1,7 @@
 // Models (src/models/): VQVAE composition and dimension checks; the deprecated legacy model.
 #include "decoders/linear.h"
 #include "encoders/linear.h"
+#include "models/legacy.h"
 #include "models/vqvae.h"
 #include "quantizers/rotation_vq.h"
 #include "quantizers/vq.h"
@@ -46,6 +47,23 @@ TEST(VQVAE, MismatchedDimensionsNameBothValues) {
                              {"decoder.latent_dim must equal encoder.latent_dim = 8", "got 4"}));
   EXPECT_TRUE(throws_invalid([&] { VQVAEImpl(nullptr, nullptr, nullptr); }, {"encoder must not be null"}));
 }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // bad input to the legacy model
+TEST(LinearGaussianVQVAE, BadInputNamesArgumentAndValues) {
+  silence_legacy_deprecation_warning();
+  torch::Tensor U = torch::eye(6).slice(1, 0, 3);
+  EXPECT_TRUE(throws_invalid([&] { LinearGaussianVQVAE(6, 3, 0, U); }, {"LinearGaussianVQVAE", "n must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([&] { LinearGaussianVQVAE(6, 0, 4, U); }, {"k must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([&] { LinearGaussianVQVAE(6, 2, 4, U); }, {"U_k", "(d, k) = (6, 2)", "got (6, 3)"}));
+  EXPECT_TRUE(throws_invalid([&] { LinearGaussianVQVAE(6, 3, 4, U, LegacyInitMethod::kmeans, torch::randn({2, 3})); },
+                             {"kmeans_init", "at least n = 4", "got 2"}));
+  EXPECT_TRUE(throws_invalid([] { parse_legacy_init_method("pca"); }, {"init_method", "'pca'"}));
+  LinearGaussianVQVAE model(6, 3, 4, U, LegacyInitMethod::uniform, torch::Tensor(), uint64_t{1});
+  EXPECT_TRUE(throws_invalid([&] { model->encode(torch::zeros({2, 5})); }, {"encode", "x", "(B, d) = (*, 6)", "got (2, 5)"}));
+  EXPECT_TRUE(throws_invalid([&] { model->decode(torch::zeros({2, 4})); }, {"decode", "z", "(B, k) = (*, 3)", "got (2, 4)"}));
+}
+#pragma GCC diagnostic pop
 
 }  // namespace
 }  // namespace vqvae

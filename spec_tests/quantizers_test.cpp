@@ -144,6 +144,9 @@ TEST(Quantizers, BadInputNamesArgumentAndValues) {
   EXPECT_TRUE(throws_invalid([&] { quantizer(torch::zeros({5, 3})); }, {"VectorQuantizer::forward", "z", "(B, k) = (*, 2)", "got (5, 3)"}));
   EXPECT_TRUE(throws_invalid([&] { quantizer(torch::zeros({0, 2})); }, {"batch size B must be >= 1", "got 0"}));
   EXPECT_TRUE(throws_invalid([] { nearest_codeword(torch::zeros({2, 2}), torch::zeros({0, 2})); }, {"codebook size n must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([] { projection_gradient(torch::zeros({2, 2}), torch::zeros({3, 2}), torch::zeros({2, 2})); },
+                             {"projection_gradient", "q", "(B, k) = (2, 2)", "got (3, 2)"}));
+  EXPECT_TRUE(throws_invalid([] { rotation_frame(torch::zeros({2, 2}), torch::zeros({2, 3})); }, {"rotation_frame", "q", "got (2, 3)"}));
   EXPECT_TRUE(throws_invalid([] { rotation_trick_gradient(torch::zeros({2, 2}), torch::zeros({2, 2}), torch::zeros({2, 3})); },
                              {"g", "(B, k) = (2, 2)", "got (2, 3)"}));
 }
