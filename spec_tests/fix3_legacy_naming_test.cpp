@@ -18,6 +18,7 @@
 #include "models/legacy.h"
 #include "models/vqvae.h"
 #include "quantizers/vq.h"
+#include "hand_computed_pca.h"
 #include "test_support.h"
 
 #include <torch/torch.h>
@@ -34,29 +35,11 @@ namespace {
 using testing::fails_because;
 using testing::tensors_close;
 
-// d = 3, k = 2. Columns u1 = (1, 2, 2)/3 and u2 = (2, 1, −2)/3: unit (1+4+4 = 9) and orthogonal
-// (2+2−4 = 0). The third direction is u3 = u1 × u2 = (−2, 2, −1)/3.
-at::Tensor U_k() {
-  return at::tensor({1., 2., 2., 1., 2., -2.}, at::kDouble).view({3, 2}) / 3.0;
-}
-
-// x rows and z = x · U_k by hand:
-//   (3, 0, 3):  u1·x = (3 + 0 + 6)/3 = 3,    u2·x = (6 + 0 − 6)/3 = 0    -> (3, 0)
-//   (1, 1, 1):  u1·x = 5/3,                  u2·x = 1/3                 -> (5/3, 1/3)
-//   (0, 3, −3): u1·x = (0 + 6 − 6)/3 = 0,    u2·x = (0 + 3 + 6)/3 = 3    -> (0, 3)
-at::Tensor batch() {
-  return at::tensor({3., 0., 3., 1., 1., 1., 0., 3., -3.}, at::kDouble).view({3, 3});
-}
-at::Tensor expected_z() {
-  return at::tensor({3., 0., 5. / 3., 1. / 3., 0., 3.}, at::kDouble).view({3, 2});
-}
-// decode(z) = z · U_kᵀ = z1·u1 + z2·u2:
-//   (3, 0)     -> (1, 2, 2)
-//   (5/3, 1/3) -> (5/9 + 2/9, 10/9 + 1/9, 10/9 − 2/9) = (7/9, 11/9, 8/9)
-//   (0, 3)     -> (2, 1, −2)
-at::Tensor expected_decoded() {
-  return at::tensor({1., 2., 2., 7. / 9., 11. / 9., 8. / 9., 2., 1., -2.}, at::kDouble).view({3, 3});
-}
+// The hand-computed example of hand_computed_pca.h; decode(z) = z · U_kᵀ is its projection.
+using testing::hand_pca::U_k;
+using testing::hand_pca::batch;
+using testing::hand_pca::expected_z;
+at::Tensor expected_decoded() { return testing::hand_pca::expected_projection(); }
 
 // Codebook (3, 2): (3, 0), (0, 3), (1, 1). Nearest to the z above: (3,0) -> 0;
 // (5/3,1/3) -> 2 (squared distances 17/9, 89/9, 8/9); (0,3) -> 1.

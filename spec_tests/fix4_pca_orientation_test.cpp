@@ -11,6 +11,7 @@
 #include "core/checks.h"
 #include "decoders/linear.h"
 #include "encoders/linear.h"
+#include "hand_computed_pca.h"
 #include "test_support.h"
 
 #include <torch/torch.h>
@@ -23,25 +24,11 @@ namespace {
 using testing::fails_because;
 using testing::tensors_close;
 
-// d = 3, k = 2: u1 = (1, 2, 2)/3, u2 = (2, 1, −2)/3 (unit, u1·u2 = (2 + 2 − 4)/9 = 0);
-// u3 = u1 × u2 = (−2, 2, −1)/3 spans the orthogonal complement.
-at::Tensor U_k() {
-  return at::tensor({1., 2., 2., 1., 2., -2.}, at::kDouble).view({3, 2}) / 3.0;
-}
-
-// x rows, z = x · U_k = (u1·x, u2·x) and the projection P x = U_k U_kᵀ x = x − (u3·x) u3:
-//   (3, 0, 3):  z = (3, 0);       u3·x = (−6 + 0 − 3)/3 = −3; P x = (3,0,3) − (2,−2,1) = (1, 2, 2)
-//   (1, 1, 1):  z = (5/3, 1/3);   u3·x = −1/3;  P x = (1,1,1) − (2,−2,1)/9 = (7/9, 11/9, 8/9)
-//   (0, 3, −3): z = (0, 3);       u3·x = (0 + 6 + 3)/3 = 3;  P x = (0,3,−3) − (−2,2,−1) = (2, 1, −2)
-at::Tensor batch() {
-  return at::tensor({3., 0., 3., 1., 1., 1., 0., 3., -3.}, at::kDouble).view({3, 3});
-}
-at::Tensor expected_z() {
-  return at::tensor({3., 0., 5. / 3., 1. / 3., 0., 3.}, at::kDouble).view({3, 2});
-}
-at::Tensor expected_projection() {
-  return at::tensor({1., 2., 2., 7. / 9., 11. / 9., 8. / 9., 2., 1., -2.}, at::kDouble).view({3, 3});
-}
+// The hand-computed example of hand_computed_pca.h.
+using testing::hand_pca::U_k;
+using testing::hand_pca::batch;
+using testing::hand_pca::expected_projection;
+using testing::hand_pca::expected_z;
 
 template <typename Module>
 ::testing::AssertionResult buffer_is_U_k(Module& module, const char* name) {
