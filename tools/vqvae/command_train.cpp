@@ -19,15 +19,6 @@
 namespace vqvae::cli {
 namespace {
 
-// The folder of `path` must exist and be writable before any work is done.
-void check_output_folder(const std::string& path, const std::string& flag) {
-  if (path.empty()) return;
-  const size_t slash = path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (access(folder.c_str(), W_OK) != 0)
-    throw std::runtime_error(flag + ": " + path + ": folder '" + folder + "' is missing or not writable");
-}
-
 std::string number(double value, int precision = 4) {
   std::ostringstream s;
   s << std::setprecision(precision) << value;

@@ -17,6 +17,16 @@ struct GlobalOptions {
   std::string command_line;     ///< the whole invocation, recorded in files we write
 };
 
+/// The folder of `path` must exist and be writable before any work is done; throws
+/// std::runtime_error "<flag>: <path>: folder '<folder>' is missing or not writable" (exit 1).
+void check_output_folder(const std::string& path, const std::string& flag);
+
+/// CLI11 validator for unsigned flags (--seed): CLI11 converts "-1" to 2^64 - 1 without a word.
+/// Message: "--seed: must be >= 0, got -1".
+inline std::string non_negative_integer(const std::string& value) {
+  return value.find('-') == std::string::npos ? std::string() : "must be >= 0, got " + value;
+}
+
 /// A subcommand's entry point, called after parsing.
 using CommandRunner = std::function<int(const GlobalOptions&)>;
 
