@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -102,7 +103,9 @@ std::string config_to_json(const RunConfig& c) {
 void apply_config_file(const std::string& path, RunConfig& c) {
   const std::string flag = "--config";
   std::ifstream in(path);
-  require(in.good(), flag, "cannot read '" + path + "' (missing or unreadable)");
+  // A folder opens as a stream but throws std::ios_base::failure on reading.
+  require(in.good() && !std::filesystem::is_directory(path), flag,
+          "cannot read '" + path + "' (missing or unreadable)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);

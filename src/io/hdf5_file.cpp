@@ -12,8 +12,14 @@ namespace vqvae {
 namespace {
 
 // HDF5 prints its own error stack on failure; we report failures ourselves, in one line.
+// H5dont_atexit (before the library initialises): after a close that failed (disk full), HDF5's
+// exit-time cleanup closes that file again and crashes (SIGSEGV in H5F__close_cb); every handle
+// here is closed by its owner, so the cleanup has nothing else to do.
 void silence_hdf5() {
-  static const bool done = [] { return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0; }();
+  static const bool done = [] {
+    H5dont_atexit();
+    return H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+  }();
   (void)done;
 }
 

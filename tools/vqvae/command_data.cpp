@@ -21,7 +21,9 @@ CommandRunner add_data_command(CLI::App& app) {
   sub->add_option("--k", flags->k, "Latent dimension k (<= d)")->capture_default_str();
   sub->add_option("--n", flags->n, "Number of samples")->capture_default_str();
   sub->add_option("--sigma-noise", flags->sigma_noise, "Noise standard deviation")->capture_default_str();
-  sub->add_option("--seed", flags->seed, "Seed of every draw")->capture_default_str();
+  sub->add_option("--seed", flags->seed, "Seed of every draw")
+      ->capture_default_str()
+      ->check(non_negative_integer);  // CLI11 would wrap -1 to 2^64 - 1
   sub->add_option("--out", flags->out, "Output HDF5 file (written atomically)")->required();
   return [flags](const GlobalOptions& global) {
     GaussianDataset dataset(GaussianDatasetOptions()

@@ -14,6 +14,7 @@ ConfigFlags::ConfigFlags(CLI::App* command) {
   VQVAE_FLAG("--n", n, "Samples in the dataset");
   VQVAE_FLAG("--sigma-noise", sigma_noise, "Noise standard deviation");
   VQVAE_FLAG("--seed", seed, "Seed of the data and of every other draw");
+  given_.back().first->check(non_negative_integer);  // CLI11 would wrap -1 to 2^64 - 1
   VQVAE_FLAG("--codebook-size", codebook_size, "Number of codewords");
   VQVAE_FLAG("--quantizer", quantizer, "vq | rotation | projection");
   VQVAE_FLAG("--init", init, "uniform | random_normal | kmeans | rd_gaussian | rd_waterfill");

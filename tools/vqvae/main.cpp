@@ -5,11 +5,27 @@
 #include "core/checks.h"
 #include "core/runtime.h"
 
+#include <c10/util/Exception.h>
+
+#include <csignal>
 #include <iostream>
 #include <map>
+#include <string>
+
+namespace {
+// One line: LibTorch's c10::Error appends a backtrace; keep only the first line of any message.
+std::string first_line(const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  const std::string text = torch_error ? torch_error->what_without_backtrace() : e.what();
+  return text.substr(0, text.find('\n'));
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace vqvae::cli;
+  // Past a file-size limit (ulimit -f) write() then fails with EFBIG, like a full disk, and the
+  // writer removes its temporary; by default SIGXFSZ would kill the process and leave it.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"vqvae: VQ-VAE baseline with the documented fixes, and its verification harness"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "vqvae " + vqvae::library_version() + " (LibTorch " +
@@ -17,7 +33,7 @@ int main(int argc, char** argv) {
   GlobalOptions global;
   CLI::Option* threads = app.add_option("--threads", global.threads, "Intra-op threads (default 1: reproducible, and "
                                               "fastest for these sizes)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1024));
   app.add_option("--device", global.device, "cpu or cuda (components run where their tensors are)");
   for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
 
@@ -56,7 +72,7 @@ int main(int argc, char** argv) {
     std::cerr << "vqvae: " << e.what() << std::endl;
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "vqvae: " << e.what() << std::endl;
+    std::cerr << "vqvae: " << first_line(e) << std::endl;
     return 1;
   }
   return 2;
