@@ -18,6 +18,7 @@
 #include "encoders/linear.h"
 #include "models/vqvae.h"
 #include "quantizers/vq.h"
+#include "hand_computed_vq.h"
 #include "test_support.h"
 #include "training/losses.h"
 #include "training/trainer.h"
@@ -37,20 +38,9 @@ using testing::tensors_close;
 // d = 3, k = 2, n = 4, B = 4, all float64. U_k = the first two columns of I_3, so that
 // z = x·U_k is exactly the first two coordinates of x; the third coordinate is what a
 // PCADecoder(U_k) cannot reconstruct (so the reconstruction term is not zero).
-at::Tensor U_k() { return at::tensor({1., 0., 0., 1., 0., 0.}, at::kDouble).view({3, 2}); }
-
-at::Tensor batch() {  // x (4, 3); z = x[:, :2]
-  return at::tensor({0.1, 0.2, 0.5,    //
-                     0.9, -0.1, -0.5,  //
-                     0.2, 0.3, 1.0,    //
-                     -0.1, 1.2, 0.0},
-                    at::kDouble)
-      .view({4, 3});
-}
-
-at::Tensor initial_codebook() {  // (4, 2): c0 = (0,0), c1 = (1,0), c2 = (0,1), c3 = (5,5)
-  return at::tensor({0., 0., 1., 0., 0., 1., 5., 5.}, at::kDouble).view({4, 2});
-}
+using testing::hand_vq::U_k;  // the hand-computed case of hand_computed_vq.h
+using testing::hand_vq::batch;
+using testing::hand_vq::initial_codebook;
 
 // Squared distances ‖z_i − c_j‖²:
 //   z0 = ( 0.1, 0.2): c0 0.05, c1 0.85, c2 0.65           -> 0

@@ -14,6 +14,7 @@
 #include "encoders/linear.h"
 #include "models/vqvae.h"
 #include "quantizers/vq.h"
+#include "hand_computed_vq.h"
 #include "test_support.h"
 #include "training/losses.h"
 
@@ -30,16 +31,9 @@ using testing::tensors_close;
 
 // d = 3, k = 2, n = 4, B = 4, float64. U_k = the first two columns of I_3: z = x[:, :2] exactly,
 // and the third coordinate of x is a reconstruction error the decoder cannot remove.
-at::Tensor U_k() { return at::tensor({1., 0., 0., 1., 0., 0.}, at::kDouble).view({3, 2}); }
-
-at::Tensor batch() {
-  return at::tensor({0.1, 0.2, 0.5, 0.9, -0.1, -0.5, 0.2, 0.3, 1.0, -0.1, 1.2, 0.0}, at::kDouble)
-      .view({4, 3});
-}
-
-at::Tensor initial_codebook() {  // c0 = (0,0), c1 = (1,0), c2 = (0,1), c3 = (5,5)
-  return at::tensor({0., 0., 1., 0., 0., 1., 5., 5.}, at::kDouble).view({4, 2});
-}
+using testing::hand_vq::U_k;  // the hand-computed case of hand_computed_vq.h
+using testing::hand_vq::batch;
+using testing::hand_vq::initial_codebook;
 
 // Nearest codewords of z = x[:, :2] are 0, 1, 0, 2 (squared distances 0.05, 0.02, 0.13, 0.05),
 // so z_q_hard = rows c0, c1, c0, c2.

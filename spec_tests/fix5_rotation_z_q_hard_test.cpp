@@ -17,6 +17,7 @@
 #include "models/vqvae.h"
 #include "quantizers/projection_vq.h"
 #include "quantizers/rotation_vq.h"
+#include "hand_computed_vq.h"
 #include "test_support.h"
 #include "training/losses.h"
 #include "training/trainer.h"
@@ -38,14 +39,9 @@ using testing::tensors_close;
 // ---------------------------------------------------------------- the z_q_hard case
 // As fix #1's hand case: d = 3, k = 2, n = 4, B = 4, float64, U_k = first two columns of I_3,
 // z = x[:, :2]; nearest codewords 0, 1, 0, 2; ∂L/∂c = 0.25·[(−0.3,−0.5), (0.1,0.1), (0.1,−0.2), 0].
-at::Tensor U_k() { return at::tensor({1., 0., 0., 1., 0., 0.}, at::kDouble).view({3, 2}); }
-at::Tensor batch() {
-  return at::tensor({0.1, 0.2, 0.5, 0.9, -0.1, -0.5, 0.2, 0.3, 1.0, -0.1, 1.2, 0.0}, at::kDouble)
-      .view({4, 3});
-}
-at::Tensor initial_codebook() {  // c0 = (0,0), c1 = (1,0), c2 = (0,1), c3 = (5,5)
-  return at::tensor({0., 0., 1., 0., 0., 1., 5., 5.}, at::kDouble).view({4, 2});
-}
+using testing::hand_vq::U_k;  // the hand-computed case of hand_computed_vq.h
+using testing::hand_vq::batch;
+using testing::hand_vq::initial_codebook;
 at::Tensor expected_indices() { return at::tensor({0, 1, 0, 2}, at::kLong); }
 at::Tensor expected_z_q_hard() {
   return at::tensor({0., 0., 1., 0., 0., 0., 0., 1.}, at::kDouble).view({4, 2});
