@@ -1,6 +1,7 @@
 #include "quantizers/nearest_codeword.h"
 
 #include "core/checks.h"
+#include "quantizers/search_kernel.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -13,8 +14,9 @@
 namespace vqvae {
 namespace {
 
-// Rows [begin, end) of z (B, k) against codebook (n, k); writes indices, returns the first row
-// with no finite distance, or -1.
+// float64: rows [begin, end) of z (B, k) against codebook (n, k), a plain loop (float64 is for
+// references and validation, not hot loops); writes indices, returns the first row with no
+// finite distance, or -1.
 template <typename T>
 int64_t search_rows(const T* z, const T* codebook, int64_t n, int64_t k, int64_t begin,
                     int64_t end, int64_t* indices) {
@@ -61,17 +63,30 @@ at::Tensor nearest_codeword(const at::Tensor& z, const at::Tensor& codebook) {
   at::Tensor indices = at::empty({B}, at::kLong);
   int64_t* out = indices.data_ptr<int64_t>();
   std::atomic<int64_t> bad_row{-1};
-  AT_DISPATCH_FLOATING_TYPES(zc.scalar_type(), "nearest_codeword", [&] {
-    const scalar_t* zp = zc.data_ptr<scalar_t>();
-    const scalar_t* cp = cc.data_ptr<scalar_t>();
-    // Grain: about 64k distance terms per task.
-    const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n * k));
+  // Grain: about 64k distance terms per task.
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n * k));
+  const auto record_bad_row = [&](int64_t bad) {
+    int64_t expected = -1;
+    if (bad >= 0) bad_row.compare_exchange_strong(expected, bad);
+  };
+  if (zc.scalar_type() == at::kFloat) {
+    kernels::PackedCodebook packed;
+    kernels::pack_codebook(cc.data_ptr<float>(), n, k, packed);
+    const float* zp = zc.data_ptr<float>();
     at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
-      const int64_t bad = search_rows(zp, cp, n, k, begin, end, out);
-      int64_t expected = -1;
-      if (bad >= 0) bad_row.compare_exchange_strong(expected, bad);
+      const int64_t bad = kernels::search_nearest(packed, zp + begin * k, end - begin, out + begin);
+      record_bad_row(bad >= 0 ? begin + bad : -1);
     });
-  });
+  } else if (zc.scalar_type() == at::kDouble) {
+    const double* zp = zc.data_ptr<double>();
+    const double* cp = cc.data_ptr<double>();
+    at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
+      record_bad_row(search_rows(zp, cp, n, k, begin, end, out));
+    });
+  } else {
+    throw_invalid_argument(where, "z must be float32 or float64, got " +
+                                      std::string(c10::toString(zc.scalar_type())));
+  }
   if (bad_row >= 0)
     throw_invalid_argument(where, "z row " + std::to_string(bad_row.load()) +
                                       " has no finite distance to any codeword (NaN or Inf in z "

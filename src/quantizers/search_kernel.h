@@ -1,0 +1,50 @@
+// The fused nearest-codeword kernel behind nearest_codeword(): float32, no LibTorch, no gradient
+// graph. Distances never leave registers: tiles of z rows x 16 codewords, a running minimum per
+// row, and only (B) indices (and optionally the (B) best distances) are written.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace vqvae::kernels {
+
+/// The codebook (n, k), repacked once per search into panels of `kLanes` codewords stored
+/// dimension-major: panel p holds codewords [p*kLanes, p*kLanes + kLanes) as k rows of kLanes
+/// floats. Padding lanes past n hold NaN, which never compares below a distance.
+struct PackedCodebook {
+  static constexpr int64_t kLanes = 16;
+  int64_t n = 0;
+  int64_t k = 0;
+  std::vector<float> panels;  // (ceil(n / kLanes), k, kLanes)
+};
+
+/// The instruction sets search_nearest has a version for; all give bit-identical results (the
+/// same operations in the same order), only the width differs.
+enum class SearchIsa { scalar, avx2, avx512 };
+
+/// The widest SearchIsa this CPU supports (checked once).
+SearchIsa best_search_isa();
+
+/// "scalar", "avx2" or "avx512".
+const char* to_string(SearchIsa isa);
+
+/// Repacks codebook (n, k), row-major, into `packed`, reusing its storage (no allocation when the
+/// shape is unchanged, as in a training loop).
+void pack_codebook(const float* codebook, int64_t n, int64_t k, PackedCodebook& packed);
+
+/// For rows [0, rows) of z (rows, k), row-major: indices[i] = argmin_j ‖z_i − c_j‖², with the
+/// squared distance summed from the differences (z − c) in float32 (fused multiply-add), ties to
+/// the lowest j. Writes best_distances[i] (that minimum) when the pointer is not null. A row whose
+/// distance to every codeword is NaN or Inf gets index -1; returns the first such row, or -1.
+///
+/// Accuracy: each computed distance is within a relative (k + 2)·2⁻²⁴ of the exact one, so the
+/// index agrees with an exact search unless the two best distances are within that of each
+/// other. Equal codewords give bit-equal distances, so duplicates resolve to the lowest index.
+///
+/// `isa` defaults to best_search_isa(); one wider than the CPU supports falls back to it.
+int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,
+                       int64_t* indices, float* best_distances = nullptr);
+int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,
+                       int64_t* indices, float* best_distances, SearchIsa isa);
+
+}  // namespace vqvae::kernels
