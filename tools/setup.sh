@@ -4,19 +4,31 @@
 #   bash tools/setup.sh main   install what is missing, configure, build, run `vqvae validate`
 #   bash tools/setup.sh test   the same set-up, then the whole test suite (ctest)
 #   bash tools/setup.sh build  the set-up and build only
+#   bash tools/setup.sh sanitize   the set-up, then a build with ASan + UBSan (-DVQVAE_SANITIZE=ON)
+#                                  in build-asan/ and its spec and property tests (ctest)
+#   bash tools/setup.sh fuzz       also installs clang-14, builds the libFuzzer targets of
+#                                  tools/fuzz/ in build-fuzz/ and runs each for
+#                                  VQVAE_FUZZ_SECONDS (default 60) on its corpus
 # Everything comes from Debian's archive; nothing is downloaded from anywhere else.
 set -euo pipefail
 
 mode=${1:-main}
-case "$mode" in main|test|build) ;; *) echo "usage: $0 main|test|build (got '$mode')" >&2; exit 2 ;; esac
+case "$mode" in main|test|build|sanitize|fuzz) ;;
+  *) echo "usage: $0 main|test|build|sanitize|fuzz (got '$mode')" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${VQVAE_BUILD_DIR:-$root/build}
+case "$mode" in
+  sanitize) build=${VQVAE_BUILD_DIR:-$root/build-asan} ;;
+  fuzz) build=${VQVAE_BUILD_DIR:-$root/build-fuzz} ;;
+  *) build=${VQVAE_BUILD_DIR:-$root/build} ;;
+esac
 
 # libopenblas0-pthread: without it LibTorch runs on the reference BLAS, ~40x slower.
 # hdf5-tools: h5dump, used by the CLI tests and by people inspecting fixtures.
 # gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo).
 packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
           librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox)
+# libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.
+[ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -28,11 +40,42 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build "$build" -j "$(nproc)"
+if [ "$mode" = fuzz ]; then
+  # Only the fuzz targets: they compile the readers and what they call with clang, not the
+  # whole library (tools/fuzz/CMakeLists.txt).
+  CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DVQVAE_FUZZ=ON -DVQVAE_BUILD_TESTS=OFF > /dev/null
+  cmake --build "$build" -j "$(nproc)" --target fuzz_config_reader fuzz_hdf5_reader
+elif [ "$mode" = sanitize ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_SANITIZE=ON > /dev/null
+  cmake --build "$build" -j "$(nproc)"
+else
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+  cmake --build "$build" -j "$(nproc)"
+fi
+
+# Sanitizer run-time settings: any ASan, LeakSanitizer or UBSan report fails the process (UBSan
+# would otherwise print and go on), with a stack trace. Leak detection is on, with no
+# suppressions: LibTorch, HDF5 and this project's code leak nothing at exit in these tests.
+sanitizer_env=(ASAN_OPTIONS=detect_leaks=1
+               UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
 
 case "$mode" in
   main) "$build/vqvae" validate ;;
   test) cd "$build" && ctest --output-on-failure -j "$(nproc)" ;;
   build) ;;
+  # -LE deprecation: the two deprecation.* tests check that a use of the deprecated API fails
+  # to *compile* (try_compile, nothing runs), so a sanitizer has nothing to check there; they
+  # run in the normal build (mode test).
+  sanitize) cd "$build" && env "${sanitizer_env[@]}" ctest --output-on-failure -j "$(nproc)" -LE deprecation ;;
+  fuzz)
+    seconds=${VQVAE_FUZZ_SECONDS:-60}
+    for target in config_reader hdf5_reader; do
+      # New inputs go to build-fuzz/corpus/<target>/; the committed seeds are read only.
+      mkdir -p "$build/corpus/$target" "$build/findings/$target"
+      echo "fuzz: $target for $seconds s"
+      env "${sanitizer_env[@]}" "$build/tools/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=4096 \
+        -timeout=30 -artifact_prefix="$build/findings/$target/" -print_final_stats=1 \
+        "$build/corpus/$target" "$root/tools/fuzz/corpus/$target"
+    done ;;
 esac

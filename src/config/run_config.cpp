@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace vqvae {
@@ -22,6 +23,44 @@ std::string number(double value) {
   return s.str();
 }
 
+// A JSON number as an integer of type T. nlohmann's get<T>() converts silently: a float (1e20,
+// 2.5) by a cast that is undefined behaviour out of range, an integer beyond T by wrapping (seed
+// -1 became 2^64 - 1). Integral floats in range (1e3) are accepted; anything else is an error.
+template <typename T>
+T integer_value(const nlohmann::json& value, const std::string& where) {
+  constexpr T low = std::numeric_limits<T>::min(), high = std::numeric_limits<T>::max();
+  bool ok = false;
+  T out = 0;
+  if (value.is_number_unsigned()) {
+    const uint64_t v = value.get<uint64_t>();
+    ok = v <= static_cast<uint64_t>(high);
+    out = static_cast<T>(v);
+  } else if (value.is_number_integer()) {
+    const int64_t v = value.get<int64_t>();
+    ok = v >= 0 || std::numeric_limits<T>::is_signed;
+    out = static_cast<T>(v);
+  } else if (value.is_number_float()) {
+    const double v = value.get<double>();
+    // [low, high + 1): high + 1 = 2^63 or 2^64 is exact in a double, high itself is not.
+    ok = std::isfinite(v) && v == std::floor(v) && v >= static_cast<double>(low) &&
+         v < static_cast<double>(high) + 1.0;
+    if (ok) out = static_cast<T>(v);
+  } else {
+    return value.get<T>();  // not a number: throws json::type_error ("wrong type")
+  }
+  if (!ok)
+    throw_invalid_argument("--config", where + " must be an integer from " + std::to_string(low) +
+                                           " to " + std::to_string(high) + ", got " + value.dump());
+  return out;
+}
+
+// `text` between single quotes for a one-line message: control characters (a newline in a JSON
+// key or value, found by fuzzing) and invalid UTF-8 escaped as in JSON ("\n", "\ufffd").
+std::string quoted(const std::string& text) {
+  const std::string json = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "'" + json.substr(1, json.size() - 2) + "'";
+}
+
 bool one_of(const std::string& value, std::initializer_list<const char*> choices) {
   for (const char* choice : choices)
     if (value == choice) return true;
@@ -35,12 +74,12 @@ ModuleChoice parse_module_choice(const std::string& value, const std::string& fl
   ModuleChoice choice;
   choice.kind = value.substr(0, colon);
   require(choice.kind == "pca" || choice.kind == "learned", flag,
-          "must be pca or learned (optionally :frozen or :trainable), got '" + value + "'");
+          "must be pca or learned (optionally :frozen or :trainable), got " + quoted(value));
   choice.trainable = choice.kind == "learned";
   if (colon != std::string::npos) {
     const std::string mode = value.substr(colon + 1);
     require(mode == "frozen" || mode == "trainable", flag,
-            "suffix must be :frozen or :trainable, got '" + value + "'");
+            "suffix must be :frozen or :trainable, got " + quoted(value));
     choice.trainable = mode == "trainable";
   }
   return choice;
@@ -60,18 +99,18 @@ void check_config(const RunConfig& c) {
           "must be finite and >= 0, got " + number(c.sigma_noise));
   require(c.codebook_size >= 1, "--codebook-size", "must be >= 1, got " + std::to_string(c.codebook_size));
   require(one_of(c.quantizer, {"vq", "rotation", "projection"}), "--quantizer",
-          "must be vq, rotation or projection, got '" + c.quantizer + "'");
+          "must be vq, rotation or projection, got " + quoted(c.quantizer));
   parse_module_choice(to_string(c.encoder), "--encoder");
   parse_module_choice(to_string(c.decoder), "--decoder");
   require(one_of(c.init, {"uniform", "random_normal", "kmeans", "rd_gaussian", "rd_waterfill"}), "--init",
-          "must be uniform, random_normal, kmeans, rd_gaussian or rd_waterfill, got '" + c.init + "'");
+          "must be uniform, random_normal, kmeans, rd_gaussian or rd_waterfill, got " + quoted(c.init));
   require(c.init_samples >= 2, "--init-samples", "must be >= 2, got " + std::to_string(c.init_samples));
   const int64_t init_rows = std::min(c.init_samples, c.n);
   require(c.init != "kmeans" || init_rows >= c.codebook_size, "--init",
           "kmeans needs at least --codebook-size = " + std::to_string(c.codebook_size) +
               " samples, got " + std::to_string(init_rows) + " (min of --init-samples and --n)");
   require(std::isfinite(c.beta) && c.beta >= 0, "--beta", "must be finite and >= 0, got " + number(c.beta));
-  require(one_of(c.optimizer, {"adam", "sgd"}), "--optimizer", "must be adam or sgd, got '" + c.optimizer + "'");
+  require(one_of(c.optimizer, {"adam", "sgd"}), "--optimizer", "must be adam or sgd, got " + quoted(c.optimizer));
   require(std::isfinite(c.lr) && c.lr > 0, "--lr", "must be finite and > 0, got " + number(c.lr));
   require(c.batch_size >= 1, "--batch-size", "must be >= 1, got " + std::to_string(c.batch_size));
   require(c.batch_size <= c.n, "--batch-size",
@@ -105,36 +144,37 @@ void apply_config_file(const std::string& path, RunConfig& c) {
   std::ifstream in(path);
   // A folder opens as a stream but throws std::ios_base::failure on reading.
   require(in.good() && !std::filesystem::is_directory(path), flag,
-          "cannot read '" + path + "' (missing or unreadable)");
+          "cannot read " + quoted(path) + " (missing or unreadable)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw_invalid_argument(flag, "'" + path + "' is not valid JSON: " + e.what());
+    throw_invalid_argument(flag, quoted(path) + " is not valid JSON: " + e.what());
   }
-  require(j.is_object(), flag, "'" + path + "' must hold a JSON object, got " + std::string(j.type_name()));
+  require(j.is_object(), flag, quoted(path) + " must hold a JSON object, got " + std::string(j.type_name()));
   for (const auto& [key, value] : j.items()) {
-    const std::string where = "'" + path + "' key '" + key + "'";
+    const std::string where = quoted(path) + " key " + quoted(key);
     try {
-      if (key == "d") c.d = value.get<int64_t>();
-      else if (key == "k") c.k = value.get<int64_t>();
-      else if (key == "n") c.n = value.get<int64_t>();
+      if (key == "d") c.d = integer_value<int64_t>(value, where);
+      else if (key == "k") c.k = integer_value<int64_t>(value, where);
+      else if (key == "n") c.n = integer_value<int64_t>(value, where);
       else if (key == "sigma_noise") c.sigma_noise = value.get<double>();
-      else if (key == "seed") c.seed = value.get<uint64_t>();
-      else if (key == "codebook_size") c.codebook_size = value.get<int64_t>();
+      else if (key == "seed") c.seed = integer_value<uint64_t>(value, where);
+      else if (key == "codebook_size") c.codebook_size = integer_value<int64_t>(value, where);
       else if (key == "quantizer") c.quantizer = value.get<std::string>();
       else if (key == "encoder") c.encoder = parse_module_choice(value.get<std::string>(), "--encoder");
       else if (key == "decoder") c.decoder = parse_module_choice(value.get<std::string>(), "--decoder");
       else if (key == "init") c.init = value.get<std::string>();
-      else if (key == "init_samples") c.init_samples = value.get<int64_t>();
+      else if (key == "init_samples") c.init_samples = integer_value<int64_t>(value, where);
       else if (key == "beta") c.beta = value.get<double>();
       else if (key == "optimizer") c.optimizer = value.get<std::string>();
       else if (key == "lr") c.lr = value.get<double>();
-      else if (key == "batch_size") c.batch_size = value.get<int64_t>();
-      else if (key == "threads") c.threads = value.get<int64_t>();
+      else if (key == "batch_size") c.batch_size = integer_value<int64_t>(value, where);
+      else if (key == "threads") c.threads = integer_value<int64_t>(value, where);
       else throw_invalid_argument(flag, where + " is not a configuration key");
     } catch (const nlohmann::json::exception&) {
-      throw_invalid_argument(flag, where + " has the wrong type: " + value.dump());
+      throw_invalid_argument(flag, where + " has the wrong type: " +
+                                           value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sys/stat.h>
@@ -39,6 +40,17 @@ hid_t hdf5_type(at::ScalarType type, const std::string& where) {
       throw Hdf5Error(where + ": dtype must be float32, float64 or int64, got " +
                       std::string(c10::toString(type)));
   }
+}
+
+// The largest dataset read_tensor allocates: a corrupted header can claim any shape.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 32;
+// The longest string attribute read_string_attribute accepts (ours are a command line at most).
+constexpr size_t kMaxStringAttributeBytes = size_t{1} << 20;
+
+std::string dims_text(const std::vector<hsize_t>& dims) {
+  std::string out = "(";
+  for (size_t i = 0; i < dims.size(); ++i) out += (i ? ", " : "") + std::to_string(dims[i]);
+  return out + ")";
 }
 
 std::string folder_of(const std::string& path) {
@@ -173,11 +185,13 @@ at::Tensor Hdf5Reader::read_tensor(const std::string& name) const {
   Handle dataset{H5Dopen2(file_, name.c_str(), H5P_DEFAULT), H5Dclose};
   if (dataset.id < 0) throw Hdf5Error(where + " cannot be opened");
   Handle space{H5Dget_space(dataset.id), H5Sclose};
-  const int rank = H5Sget_simple_extent_ndims(space.id);
-  if (rank < 0) throw Hdf5Error(where + " has an unreadable shape");
+  const int rank = space.id < 0 ? -1 : H5Sget_simple_extent_ndims(space.id);
+  if (rank < 0 || rank > H5S_MAX_RANK) throw Hdf5Error(where + " has an unreadable shape");
   std::vector<hsize_t> dims(rank);
-  H5Sget_simple_extent_dims(space.id, dims.data(), nullptr);
+  if (H5Sget_simple_extent_dims(space.id, dims.data(), nullptr) != rank)
+    throw Hdf5Error(where + " has an unreadable shape");
   Handle stored{H5Dget_type(dataset.id), H5Tclose};
+  if (stored.id < 0) throw Hdf5Error(where + " has an unreadable type");
   at::ScalarType type;
   if (H5Tget_class(stored.id) == H5T_FLOAT) {
     type = H5Tget_size(stored.id) == 4 ? at::kFloat : at::kDouble;
@@ -186,7 +200,26 @@ at::Tensor Hdf5Reader::read_tensor(const std::string& name) const {
   } else {
     throw Hdf5Error(where + " must hold floats or integers");
   }
-  std::vector<int64_t> sizes(dims.begin(), dims.end());
+  // A corrupted header can claim any shape: allocate only what the file can hold. Unfiltered
+  // data (all this project writes) must be stored in full; filtered (compressed) data is capped.
+  const uint64_t element = type == at::kFloat ? 4 : 8;
+  uint64_t bytes = element;
+  std::vector<int64_t> sizes;
+  for (const hsize_t dim : dims) {
+    if (dim > 0 && bytes > kMaxTensorBytes / dim)
+      throw Hdf5Error(where + ": shape " + dims_text(dims) + " is too large (corrupted file?)");
+    bytes *= dim;
+    sizes.push_back(static_cast<int64_t>(dim));
+  }
+  if (bytes > 0) {
+    Handle dcpl{H5Dget_create_plist(dataset.id), H5Pclose};
+    const int filters = dcpl.id < 0 ? -1 : H5Pget_nfilters(dcpl.id);
+    const uint64_t stored_bytes = H5Dget_storage_size(dataset.id);
+    const uint64_t stored_elements = stored_bytes / std::max<size_t>(1, H5Tget_size(stored.id));
+    if (filters < 0 || (filters == 0 && stored_elements < bytes / element))
+      throw Hdf5Error(where + ": shape " + dims_text(dims) + " needs " + std::to_string(bytes / element) +
+                      " values, the file stores " + std::to_string(stored_elements) + " (truncated or corrupted?)");
+  }
   at::Tensor out = at::empty(sizes, type);
   if (H5Dread(dataset.id, hdf5_type(type, where), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data_ptr()) < 0)
     throw Hdf5Error(where + ": read failed (corrupted file?)");
@@ -227,7 +260,11 @@ std::string Hdf5Reader::read_string_attribute(const std::string& object,
   if (H5Tget_class(type.id) != H5T_STRING || H5Tis_variable_str(type.id) > 0)
     throw Hdf5Error(path_ + ": attribute '" + name + "' on '" + object +
                     "' must be a fixed-length string");
-  std::string value(H5Tget_size(type.id), '\0');
+  const size_t size = H5Tget_size(type.id);
+  if (size == 0 || size > kMaxStringAttributeBytes)
+    throw Hdf5Error(path_ + ": attribute '" + name + "' on '" + object + "' has an invalid size " +
+                    std::to_string(size) + " (corrupted file?)");
+  std::string value(size, '\0');
   if (H5Aread(attribute.id, type.id, value.data()) < 0)
     throw Hdf5Error(path_ + ": attribute '" + name + "' on '" + object + "' unreadable");
   value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
@@ -239,11 +276,13 @@ std::vector<std::string> Hdf5Reader::list(const std::string& group) const {
   Handle g{H5Gopen2(file_, group.c_str(), H5P_DEFAULT), H5Gclose};
   if (g.id < 0) throw Hdf5Error(path_ + ": group '" + group + "' missing");
   H5G_info_t info;
-  H5Gget_info(g.id, &info);
+  if (H5Gget_info(g.id, &info) < 0) throw Hdf5Error(path_ + ": group '" + group + "' unreadable");
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t size = H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (size < 0) throw Hdf5Error(path_ + ": group '" + group + "': member " + std::to_string(i) + " unreadable");
     std::string name(static_cast<size_t>(size) + 1, '\0');
-    H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    if (H5Lget_name_by_idx(g.id, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT) != size)
+      throw Hdf5Error(path_ + ": group '" + group + "': member " + std::to_string(i) + " unreadable");
     name.resize(static_cast<size_t>(size));
     names.push_back(name);
   }

@@ -17,9 +17,17 @@ struct GlobalOptions {
   std::string command_line;     ///< the whole invocation, recorded in files we write
 };
 
-/// The folder of `path` must exist and be writable before any work is done; throws
-/// std::runtime_error "<flag>: <path>: folder '<folder>' is missing or not writable" (exit 1).
+/// The folder of `path` must exist and be writable before any work is done: a temporary file is
+/// created in it and removed (access(2) alone passes as root, whatever the permission bits or
+/// the file system say). Throws std::runtime_error "<flag>: <path>: cannot create a file in
+/// folder '<folder>' (missing or not writable)" (exit 1).
 void check_output_folder(const std::string& path, const std::string& flag);
+
+/// Adds to every integer option of `app` and its subcommands a check that the value fits the
+/// option's 64-bit type: CLI11 2.1 clamps "99999999999999999999" to INT64_MAX without a word.
+/// Message (exit 2): "--n: must be an integer from -9223372036854775808 to 9223372036854775807,
+/// got 99999999999999999999".
+void check_integer_ranges(CLI::App& app);
 
 /// CLI11 validator for unsigned flags (--seed): CLI11 converts "-1" to 2^64 - 1 without a word.
 /// Message: "--seed: must be >= 0, got -1".

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   add(add_train_command);
   add(add_experiment_command);
 
+  check_integer_ranges(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
