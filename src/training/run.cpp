@@ -151,16 +151,9 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
   at::Generator generator =
       make_generator(options.shuffle_seed().value_or(derived_shuffle_seed(config.seed)));
 
-  // The loss sees the model's outputs: keep this step's latents and assignments for revival.
-  at::Tensor step_z, step_indices;
-  TrainerOptions trainer_options;
-  trainer_options.optimizer(parse_optimizer(config.optimizer)).lr(config.lr);
-  trainer_options.loss([&](const at::Tensor& xb, const VQVAEOutput& out, double beta) {
-    step_z = out.z.detach();
-    step_indices = out.indices;
-    return default_vqvae_loss(xb, out, beta);
-  });
-  Trainer trainer(model, trainer_options);
+  // Revival reads each step's latents and assignments from the Trainer (last_latents,
+  // last_indices): no custom loss, so the default model takes the fused step.
+  Trainer trainer(model, TrainerOptions().optimizer(parse_optimizer(config.optimizer)).lr(config.lr));
   const at::Tensor& codebook = model->quantizer()->codebook;
   const int64_t n = codebook.size(0);
 
@@ -187,6 +180,9 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
     const LossOutput loss = trainer.train_step(x.index_select(0, rows), config.beta);
 
     if (options.revive_dead_codes()) {
+      // References, not copies: a copy held across steps would make the fused step allocate.
+      const at::Tensor& step_z = trainer.last_latents();
+      const at::Tensor& step_indices = trainer.last_indices();
       const at::Tensor used = at::bincount(step_indices, {}, n).contiguous();
       const int64_t* counts = used.data_ptr<int64_t>();
       std::vector<int64_t> dead;

@@ -1,6 +1,7 @@
 #include "training/trainer.h"
 
 #include "core/checks.h"
+#include "training/fused_step.h"
 
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
@@ -36,11 +37,36 @@ Trainer::Trainer(VQVAE model, const TrainerOptions& options)
     optimizer_ = std::make_unique<torch::optim::SGD>(
         trainable, torch::optim::SGDOptions(options.lr()).momentum(options.momentum()));
   }
+  fused_ = std::make_unique<FusedStep>();
+}
+
+Trainer::~Trainer() = default;
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
+
+const at::Tensor& Trainer::last_latents() const {
+  return last_step_fused_ ? fused_->latents() : last_latents_;
+}
+
+const at::Tensor& Trainer::last_indices() const {
+  return last_step_fused_ ? fused_->indices() : last_indices_;
 }
 
 LossOutput Trainer::train_step(const at::Tensor& batch, double beta) {
   model_->train();
+  if (options_.fused_step() && !options_.loss()) {
+    LossOutput loss;
+    if (fused_->step(*model_, *optimizer_, batch, beta, loss)) {
+      last_step_fused_ = true;
+      last_latents_ = at::Tensor();
+      last_indices_ = at::Tensor();
+      return loss;
+    }
+  }
+  last_step_fused_ = false;
   const VQVAEOutput out = model_->forward(batch);
+  last_latents_ = out.z.detach();
+  last_indices_ = out.indices;
   LossOutput loss = options_.loss() ? options_.loss()(batch, out, beta)
                                     : default_vqvae_loss(batch, out, beta);
   if (!loss.total.requires_grad())
