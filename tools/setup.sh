@@ -25,8 +25,10 @@ esac
 # libopenblas0-pthread: without it LibTorch runs on the reference BLAS, ~40x slower.
 # hdf5-tools: h5dump, used by the CLI tests and by people inspecting fixtures.
 # gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo).
+# libfaiss-dev: FAISS's IndexFlatL2, the reference `vqvae bench` measures the search kernel against.
 packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
-          librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox)
+          librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox
+          libfaiss-dev)
 # libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.
 [ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()

@@ -4,9 +4,12 @@
 //            can do, and the yardstick for "fraction of the ceiling"
 //   memory   peak resident memory of one search at B = 65536, n = 4096 against its inputs and
 //            outputs (measured first, before the large naive cases, with /proc/self/clear_refs)
-//   search   nearest_codeword + z_q_hard against the naive cdist(z, C).argmin(1) in the same
-//            process, for B ∈ {1024, 65536}, n ∈ {256, 1024, 4096}, k ∈ {8, 64}
-//   step     Trainer::train_step on the default model for each quantizer, batch 64, 256, 1024
+//   search   nearest_codeword + z_q_hard against the naive cdist(z, C).argmin(1) and FAISS's
+//            IndexFlatL2 (when built with it) in the same process, for B ∈ {1024, 65536},
+//            n ∈ {256, 1024, 4096}, k ∈ {8, 64}
+//   step     Trainer::train_step on the default model for each quantizer, batch 64, 256, 1024,
+//            fused step against the autograd path
+//   threads  1 thread against every core: the search kernel, the two steps, a small matmul
 //   tools    wall time of `vqvae validate` and the default `vqvae experiment` (child processes)
 // Benchmarks print numbers; no test asserts a time.
 #include "commands.h"
@@ -19,6 +22,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#ifdef VQVAE_HAVE_FAISS
+#include <faiss/IndexFlat.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +37,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <malloc.h>
 #include <unistd.h>
 #include <vector>
 
@@ -108,6 +116,7 @@ void bench_memory() {
   for (const int64_t k : {8, 64}) {
     const int64_t B = 65536, n = 4096;
     const auto growth = [&](bool naive) -> int64_t {
+      malloc_trim(0);  // freed heap pages would otherwise be reused unseen by the RSS
       const int64_t before = status_bytes("VmRSS");
       if (!reset_peak_rss() || before < 0) return -1;
       at::Tensor z = random_matrix(B, k, 3), codebook = random_matrix(n, k, 4);
@@ -132,12 +141,29 @@ void bench_memory() {
   }
 }
 
+/// Seconds of FAISS's exact search (IndexFlatL2, 1 neighbour) of z against codebook, or -1 when
+/// this build has no FAISS.
+double faiss_seconds(const at::Tensor& z, const at::Tensor& codebook, double min_time) {
+#ifdef VQVAE_HAVE_FAISS
+  faiss::IndexFlatL2 index(codebook.size(1));
+  index.add(codebook.size(0), codebook.data_ptr<float>());
+  std::vector<float> distances(z.size(0));
+  std::vector<faiss::Index::idx_t> labels(z.size(0));
+  return median_seconds(
+      [&] { index.search(z.size(0), z.data_ptr<float>(), 1, distances.data(), labels.data()); },
+      min_time, 3);
+#else
+  (void)z, (void)codebook, (void)min_time;
+  return -1;
+#endif
+}
+
 void bench_search(double ceiling_gflops, double min_time) {
   std::cout << "\n### Nearest-codeword search (indices and z_q_hard), kernel: "
             << kernels::to_string(kernels::best_search_isa()) << ", " << at::get_num_threads()
             << " thread(s)\n\n"
-            << "| B | n | k | time | GFLOP/s | of ceiling | naive cdist+argmin | speed-up |\n"
-            << "|---|---|---|---|---|---|---|---|\n";
+            << "| B | n | k | time | GFLOP/s | of ceiling | naive cdist+argmin | speed-up | FAISS IndexFlatL2 | speed-up |\n"
+            << "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const int64_t B : {1024, 65536})
     for (const int64_t n : {256, 1024, 4096})
       for (const int64_t k : {8, 64}) {
@@ -147,32 +173,83 @@ void bench_search(double ceiling_gflops, double min_time) {
             [&] { z_q_hard = codebook.index_select(0, nearest_codeword(z, codebook)); }, min_time, 3);
         const double naive = median_seconds(
             [&] { z_q_hard = codebook.index_select(0, at::cdist(z, codebook).argmin(1)); }, min_time, 3);
+        const double faiss = faiss_seconds(z, codebook, min_time);
         const double gflops = 2.0 * B * n * k / fused / 1e9;  // 2·B·n·k: the distances' FLOPs
         std::cout << "| " << B << " | " << n << " | " << k << " | " << fixed(fused * 1e3, 2)
                   << " ms | " << fixed(gflops, 1) << " | " << fixed(100 * gflops / ceiling_gflops, 1)
-                  << " % | " << fixed(naive * 1e3, 2) << " ms | " << fixed(naive / fused, 1) << "× |\n";
+                  << " % | " << fixed(naive * 1e3, 2) << " ms | " << fixed(naive / fused, 1) << "× | "
+                  << (faiss < 0 ? std::string("n/a | n/a") : fixed(faiss * 1e3, 2) + " ms | " + fixed(faiss / fused, 1) + "×")
+                  << " |\n";
       }
+}
+
+/// Median seconds per Trainer::train_step on the default model with `quantizer` at `batch`.
+double step_seconds(const GaussianDataset& dataset, RunConfig config, const std::string& quantizer,
+                    int64_t batch, bool fused, double min_time) {
+  config.quantizer = quantizer;
+  VQVAE model = build_model(config, dataset);
+  Trainer trainer(model, TrainerOptions()
+                             .optimizer(parse_optimizer(config.optimizer))
+                             .lr(config.lr)
+                             .fused_step(fused));
+  const at::Tensor x = dataset.X.slice(0, 0, batch).contiguous();
+  const int chunk = fused ? 50 : 5;  // steps per timed call: the clock's own cost stays negligible
+  return median_seconds([&] { for (int s = 0; s < chunk; ++s) trainer.train_step(x, config.beta); },
+                        min_time, 3) / chunk;
+}
+
+GaussianDataset step_dataset(RunConfig& config) {
+  config.n = 4096;  // the data only feeds batches; the model is the default one
+  return make_dataset(config);
 }
 
 void bench_step(double min_time) {
   std::cout << "\n### Training step (forward, loss, backward, Adam) on the default model\n\n"
-            << "| quantizer | batch | step | steps/s |\n|---|---|---|---|\n";
+            << "| quantizer | batch | fused step | steps/s | autograd step | speed-up |\n"
+            << "|---|---|---|---|---|---|\n";
   RunConfig config;
-  config.n = 4096;  // the data only feeds batches; the model is the default one
-  const GaussianDataset dataset = make_dataset(config);
+  const GaussianDataset dataset = step_dataset(config);
   for (const std::string quantizer : {"vq", "rotation", "projection"})
     for (const int64_t batch : {64, 256, 1024}) {
-      config.quantizer = quantizer;
-      VQVAE model = build_model(config, dataset);
-      Trainer trainer(model, TrainerOptions().optimizer(parse_optimizer(config.optimizer)).lr(config.lr));
-      const at::Tensor x = dataset.X.slice(0, 0, batch).contiguous();
-      const int chunk = 50;  // steps per timed call: the clock's own cost stays negligible
-      const double seconds =
-          median_seconds([&] { for (int s = 0; s < chunk; ++s) trainer.train_step(x, config.beta); },
-                         min_time, 3) / chunk;
-      std::cout << "| " << quantizer << " | " << batch << " | " << fixed(seconds * 1e3, 3) << " ms | "
-                << fixed(1.0 / seconds, 0) << " |\n";
+      const double fused = step_seconds(dataset, config, quantizer, batch, true, min_time);
+      const double autograd = step_seconds(dataset, config, quantizer, batch, false, min_time);
+      std::cout << "| " << quantizer << " | " << batch << " | " << fixed(fused * 1e3, 3) << " ms | "
+                << fixed(1.0 / fused, 0) << " | " << fixed(autograd * 1e3, 3) << " ms | "
+                << fixed(autograd / fused, 1) << "× |\n";
     }
+}
+
+// The same work with 1 thread and with every core, in one run: the kernel's scaling, and what
+// intra-op threads do to the small LibTorch ops of the autograd step.
+void bench_threads(double min_time) {
+  const int threads = at::get_num_threads();
+  const int cores = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  std::cout << "\n### Threads (1 vs " << cores << ")\n\n"
+            << "| case | 1 thread | " << cores << " threads | speed-up |\n|---|---|---|---|\n";
+  RunConfig config;
+  const GaussianDataset dataset = step_dataset(config);
+  const auto row = [&](const std::string& name, const std::function<double()>& measure, double unit,
+                       const char* unit_name) {
+    at::set_num_threads(1);
+    const double one = measure();
+    at::set_num_threads(cores);
+    const double many = measure();
+    std::cout << "| " << name << " | " << fixed(one * unit, 3) << unit_name << " | "
+              << fixed(many * unit, 3) << unit_name << " | " << fixed(one / many, 2) << "× |\n";
+  };
+  for (const int64_t k : {8, 64}) {
+    const at::Tensor z = random_matrix(65536, k, 7), codebook = random_matrix(1024, k, 8);
+    row("search B = 65536, n = 1024, k = " + std::to_string(k),
+        [&] { return median_seconds([&] { nearest_codeword(z, codebook); }, min_time, 3); }, 1e3, " ms");
+  }
+  row("fused step, vq, batch 256", [&] { return step_seconds(dataset, config, "vq", 256, true, min_time); },
+      1e3, " ms");
+  row("autograd step, vq, batch 256",
+      [&] { return step_seconds(dataset, config, "vq", 256, false, min_time); }, 1e3, " ms");
+  const at::Tensor x = dataset.X.slice(0, 0, 256).contiguous(), u = dataset.U_k;
+  row("x (256, 64) @ U_k (64, 8)", [&] { return median_seconds([&] { at::mm(x, u); }, min_time, 100); },
+      1e6, " µs");
+  at::set_num_threads(threads);
 }
 
 /// Wall time of this program run with `arguments` (output discarded); -1 when it failed.
@@ -207,15 +284,15 @@ void bench_tools(int threads) {
 
 CommandRunner add_bench_command(CLI::App& app) {
   struct Flags {
-    std::vector<std::string> sections{"ceiling", "memory", "search", "step", "tools"};
+    std::vector<std::string> sections{"ceiling", "memory", "search", "step", "threads", "tools"};
     double min_time = 0.3;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("bench", "Measure the machine's SGEMM ceiling, the search kernel, "
                                               "the training step and the tools (prints Markdown tables)");
-  sub->add_option("--sections", flags->sections, "Any of ceiling memory search step tools")
+  sub->add_option("--sections", flags->sections, "Any of ceiling memory search step threads tools")
       ->delimiter(',')
-      ->check(CLI::IsMember({"ceiling", "memory", "search", "step", "tools"}))
+      ->check(CLI::IsMember({"ceiling", "memory", "search", "step", "threads", "tools"}))
       ->capture_default_str();
   sub->add_option("--min-time", flags->min_time, "Seconds each case is repeated for (median reported)")
       ->check(CLI::Range(0.0, 60.0))
@@ -230,6 +307,7 @@ CommandRunner add_bench_command(CLI::App& app) {
     if (wanted("memory")) bench_memory();
     if (wanted("search")) bench_search(ceiling, flags->min_time);
     if (wanted("step")) bench_step(flags->min_time);
+    if (wanted("threads")) bench_threads(flags->min_time);
     if (wanted("tools")) bench_tools(global.threads);
     return 0;
   };

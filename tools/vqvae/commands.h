@@ -43,5 +43,6 @@ CommandRunner add_validate_command(CLI::App& app);
 CommandRunner add_goldens_command(CLI::App& app);
 CommandRunner add_train_command(CLI::App& app);
 CommandRunner add_experiment_command(CLI::App& app);
+CommandRunner add_bench_command(CLI::App& app);
 
 }  // namespace vqvae::cli

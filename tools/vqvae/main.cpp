@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   add(add_goldens_command);
   add(add_train_command);
   add(add_experiment_command);
+  add(add_bench_command);
 
   check_integer_ranges(app);
 
