@@ -25,10 +25,10 @@
 #include <vector>
 
 // ---------------------------------------------------------------- arithmetic kernels
-// Raw loops over row-major float32 buffers, written so that the compiler vectorizes them (lane
-// arrays instead of scalar reductions) without changing a single rounding: no contraction into
-// fused multiply-adds and no reassociation, so every instruction-set clone below returns the
-// same bits as the portable one. On x86-64 with GCC or Clang each kernel is compiled for
+// Raw loops over row-major float32 buffers, vectorized through GCC/Clang vector extensions
+// (elementwise, so the width changes no rounding) with no contraction into fused multiply-adds
+// and no reassociation: every instruction-set clone below returns the same bits as the portable
+// one. On x86-64 with GCC or Clang each kernel is compiled for
 // AVX-512, AVX2 and the baseline and picked at load time (the build itself stays portable).
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
