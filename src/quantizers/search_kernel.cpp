@@ -17,8 +17,10 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VQVAE_X86_KERNELS 1
+#if !defined(__clang__)
 // GCC 12 warns inside its own AVX-512 reduction intrinsics (_mm512_undefined_*): a false alarm.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 
