@@ -200,6 +200,11 @@ TEST(SearchKernel, NearestCodewordGivesTheSameIndicesWithMoreThreads) {
   const at::Tensor one = nearest_codeword(z, codebook);
   at::set_num_threads(2);
   const at::Tensor two = nearest_codeword(z, codebook);
+  // Rows without a finite distance in both threads' halves: the first one is named.
+  at::Tensor broken = z.clone();
+  broken[4000][0] = NAN;
+  broken[600][1] = INFINITY;
+  EXPECT_TRUE(testing::throws_invalid([&] { nearest_codeword(broken, codebook); }, {"z row 600 "}));
   at::set_num_threads(threads);
   EXPECT_TRUE(at::equal(one, two));
   EXPECT_EQ(std::vector<int64_t>(one.data_ptr<int64_t>(), one.data_ptr<int64_t>() + p.B),

@@ -8,6 +8,8 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 namespace vqvae {
 
 std::string library_version() { return VQVAE_VERSION; }
@@ -17,6 +19,11 @@ std::string torch_version() { return TORCH_VERSION; }
 void set_threads(int64_t threads) {
   check_at_least(threads, 1, "set_threads", "--threads");
   at::set_num_threads(static_cast<int>(threads));
+  // LibTorch's setting does not reach OpenBLAS's own thread pool (Debian's libblas.so.3 is
+  // OpenBLAS with pthreads, which otherwise starts one thread per core for large products).
+  using SetBlasThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(static_cast<int>(threads));
 }
 
 c10::Device resolve_device(const std::string& name) {

@@ -4,11 +4,9 @@
 #include "quantizers/search_kernel.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
 
 namespace vqvae {
@@ -62,33 +60,20 @@ at::Tensor nearest_codeword(const at::Tensor& z, const at::Tensor& codebook) {
   const int64_t B = zc.size(0), n = cc.size(0), k = cc.size(1);
   at::Tensor indices = at::empty({B}, at::kLong);
   int64_t* out = indices.data_ptr<int64_t>();
-  std::atomic<int64_t> bad_row{-1};
-  // Grain: about 64k distance terms per task.
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, n * k));
-  const auto record_bad_row = [&](int64_t bad) {
-    int64_t expected = -1;
-    if (bad >= 0) bad_row.compare_exchange_strong(expected, bad);
-  };
+  int64_t bad_row = -1;
   if (zc.scalar_type() == at::kFloat) {
     kernels::PackedCodebook packed;
     kernels::pack_codebook(cc.data_ptr<float>(), n, k, packed);
-    const float* zp = zc.data_ptr<float>();
-    at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
-      const int64_t bad = kernels::search_nearest(packed, zp + begin * k, end - begin, out + begin);
-      record_bad_row(bad >= 0 ? begin + bad : -1);
-    });
+    bad_row = kernels::search_nearest_parallel(packed, zc.data_ptr<float>(), B, out,
+                                               at::get_num_threads());
   } else if (zc.scalar_type() == at::kDouble) {
-    const double* zp = zc.data_ptr<double>();
-    const double* cp = cc.data_ptr<double>();
-    at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
-      record_bad_row(search_rows(zp, cp, n, k, begin, end, out));
-    });
+    bad_row = search_rows(zc.data_ptr<double>(), cc.data_ptr<double>(), n, k, 0, B, out);
   } else {
     throw_invalid_argument(where, "z must be float32 or float64, got " +
                                       std::string(c10::toString(zc.scalar_type())));
   }
   if (bad_row >= 0)
-    throw_invalid_argument(where, "z row " + std::to_string(bad_row.load()) +
+    throw_invalid_argument(where, "z row " + std::to_string(bad_row) +
                                       " has no finite distance to any codeword (NaN or Inf in z "
                                       "or in the codebook)");
   return indices;

@@ -11,6 +11,7 @@
 // bit-equal distances, and nothing of size B x n is ever stored.
 #include "quantizers/search_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -248,6 +249,24 @@ int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t r
     default:
       return search_scalar(codebook, z, rows, indices, best_distances);
   }
+}
+
+int64_t search_nearest_parallel(const PackedCodebook& codebook, const float* z, int64_t rows,
+                                int64_t* indices, int threads) {
+  // Blocks of 256 rows (the work of 256·n·k distance terms) keep the threads' share even.
+  constexpr int64_t kBlock = 256;
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
+  if (threads < 1) threads = 1;
+  if (threads > blocks) threads = static_cast<int>(std::max<int64_t>(1, blocks));
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  int64_t first_bad_row = kNone;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first_bad_row) if (threads > 1)
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t begin = block * kBlock, count = std::min(kBlock, rows - begin);
+    const int64_t bad = search_nearest(codebook, z + begin * codebook.k, count, indices + begin);
+    if (bad >= 0) first_bad_row = std::min(first_bad_row, begin + bad);
+  }
+  return first_bad_row == kNone ? -1 : first_bad_row;
 }
 
 }  // namespace vqvae::kernels

@@ -47,4 +47,11 @@ int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t r
 int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,
                        int64_t* indices, float* best_distances, SearchIsa isa);
 
+/// search_nearest with the rows split over `threads` OpenMP threads (contiguous blocks; the
+/// answer does not depend on the count). Returns the first row with no finite distance, or -1.
+/// LibTorch's at::parallel_for cannot do this here: it is inline code that runs serially unless
+/// the caller is compiled with -fopenmp, which would not match the precompiled LibTorch header.
+int64_t search_nearest_parallel(const PackedCodebook& codebook, const float* z, int64_t rows,
+                                int64_t* indices, int threads);
+
 }  // namespace vqvae::kernels
