@@ -14,8 +14,11 @@ function(add_vqvae_test name labels)
   add_executable(${name} ${ARG_FILES})
   target_link_libraries(${name} PRIVATE vqvae_test_support ${ARG_LIBRARIES} GTest::gtest_main)
   target_compile_options(${name} PRIVATE -Wall -Wextra)
-  target_precompile_headers(${name} REUSE_FROM vqvae)
+  target_precompile_headers(${name} REUSE_FROM vqvae_core)
   foreach(file IN LISTS ARG_FILES)
+    # The suites are read here, at configure time: re-configure when the file changes, or a new
+    # suite in an existing file would compile and silently never run.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${file})
     file(READ ${CMAKE_CURRENT_SOURCE_DIR}/${file} text)
     string(REGEX MATCHALL "(TEST|TEST_F|TEST_P|RC_GTEST_PROP|RC_GTEST_FIXTURE_PROP)\\([ \t\n]*[A-Za-z0-9_]+" found "${text}")
     set(suites "")

@@ -2,7 +2,7 @@
 // sample counts, noise levels and seeds.
 #include "generators.h"
 
-#include "data/gaussian_dataset.h"
+#include <vqvae/data/gaussian_dataset.h>
 
 #include <ATen/ATen.h>
 #include <rapidcheck/gtest.h>

@@ -7,14 +7,14 @@
 // be made true in float arithmetic, not only on paper (see make_quantizer_problem).
 #pragma once
 
-#include "core/runtime.h"
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/vqvae.h"
-#include "quantizers/base.h"
-#include "quantizers/projection_vq.h"
-#include "quantizers/rotation_vq.h"
-#include "quantizers/vq.h"
+#include <vqvae/core/runtime.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/base.h>
+#include <vqvae/quantizers/projection_vq.h>
+#include <vqvae/quantizers/rotation_vq.h>
+#include <vqvae/quantizers/vq.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -17,7 +17,7 @@
 // zero where the table says yes has probability 0.
 #include "generators.h"
 
-#include "training/losses.h"
+#include <vqvae/training/losses.h>
 
 #include <ATen/ATen.h>
 #include <rapidcheck/gtest.h>

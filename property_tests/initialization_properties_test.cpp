@@ -2,9 +2,9 @@
 // rate_distortion.h): shapes, seeds, bounds, the reproduction variances, the closed forms.
 #include "generators.h"
 
-#include "evaluation/rate_distortion.h"
-#include "initialization/codebook_init.h"
-#include "initialization/rd_init.h"
+#include <vqvae/initialization/codebook_init.h>
+#include <vqvae/initialization/rd_init.h>
+#include <vqvae/math/rate_distortion.h>
 
 #include <ATen/ATen.h>
 #include <rapidcheck/gtest.h>

@@ -3,7 +3,7 @@
 #include "generators.h"
 #include "test_support.h"
 
-#include "training/losses.h"
+#include <vqvae/training/losses.h>
 
 #include <ATen/ATen.h>
 #include <rapidcheck/gtest.h>

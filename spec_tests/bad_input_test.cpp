@@ -1,16 +1,17 @@
 // Bad input (issue 9): the library's answer to each row of README's "Bad input" table that no
 // other spec test covers. Each check compares the whole one-line message, so the README quotes
 // what the code says; CLI rows are ctest entries cli.bad_input.* in CMakeLists.txt.
-#include "config/run_config.h"
-#include "core/checks.h"
-#include "data/gaussian_dataset.h"
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "io/hdf5_file.h"
-#include "models/vqvae.h"
-#include "quantizers/nearest_codeword.h"
-#include "quantizers/vq.h"
 #include "test_support.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/io/hdf5_file.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/study/run_config.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -25,20 +26,7 @@ namespace vqvae {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The message of the exception of type E that `statement` throws; "no exception" / "other
-// exception: ..." otherwise, so a mismatch shows what happened.
-template <typename E>
-std::string message_of(const std::function<void()>& statement) {
-  try {
-    statement();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("other exception: ") + e.what();
-  }
-  return "no exception";
-}
+using testing::message_of;
 
 torch::Tensor codebook() { return torch::tensor({0.0, 0.0, 1.0, 0.0, 0.0, 2.0}, torch::kDouble).reshape({3, 2}); }
 
@@ -110,7 +98,7 @@ TEST(BadInput, KGreaterThanDAndBatchLargerThanDataset) {
   config.n = 500;
   config.batch_size = 600;
   EXPECT_EQ(message_of<InvalidArgument>([&] { check_config(config); }),
-            "--batch-size: must be <= --n = 500, got 600");
+            "batch_size: must be <= n = 500, got 600");
 }
 
 TEST(BadInput, CorruptedConfigFile) {
@@ -118,15 +106,15 @@ TEST(BadInput, CorruptedConfigFile) {
   RunConfig config;
   const std::string junk = (folder / "junk.json").string();
   std::ofstream(junk) << "{\"k\": 4,";
-  EXPECT_EQ(message_of<InvalidArgument>([&] { apply_config_file(junk, config); }).rfind("--config: '" + junk + "' is not valid JSON: ", 0), 0u);
+  EXPECT_EQ(message_of<InvalidArgument>([&] { apply_config_file(junk, config); }).rfind("config: '" + junk + "' is not valid JSON: ", 0), 0u);
   const std::string unknown = (folder / "unknown.json").string();
   std::ofstream(unknown) << "{\"kk\": 4}";
   EXPECT_EQ(message_of<InvalidArgument>([&] { apply_config_file(unknown, config); }),
-            "--config: '" + unknown + "' key 'kk' is not a configuration key");
+            "config: '" + unknown + "' key 'kk' is not a configuration key");
   const std::string wrong_type = (folder / "type.json").string();
   std::ofstream(wrong_type) << "{\"k\": \"four\"}";
   EXPECT_EQ(message_of<InvalidArgument>([&] { apply_config_file(wrong_type, config); }),
-            "--config: '" + wrong_type + "' key 'k' has the wrong type: \"four\"");
+            "config: '" + wrong_type + "' key 'k' has the wrong type: \"four\"");
   fs::remove_all(folder);
 }
 

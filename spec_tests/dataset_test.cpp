@@ -1,9 +1,10 @@
-// GaussianDataset (src/data/gaussian_dataset.h): the Python baseline's numbers, the generation
+// GaussianDataset (src/modules/vqvae/data/gaussian_dataset.h): the Python baseline's numbers, the generation
 // order (checked against a second implementation on the global generator), PCA invariants, and
 // bad input.
-#include "core/checks.h"
-#include "data/gaussian_dataset.h"
 #include "test_support.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/data/gaussian_dataset.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -22,14 +23,18 @@ const GaussianDataset& baseline_dataset() {
 // The Python baseline printed X[0,0] = 1.1754036, U_k[0,0] = -0.1895367 and eigenvalues
 // 30.1331, 17.6015, 10.3561 for (d=64, k=8, n=1000, sigma 0.1, seed 42). Those are the digits it
 // gave; the tolerance is the float32 rounding of one k-term dot product, which depends on the
-// BLAS's summation order (OpenBLAS here gives 1.1754034, the reference BLAS 1.1754036).
+// BLAS's summation order (OpenBLAS here gives 1.1754034, the reference BLAS 1.1754036). The
+// eigenvalues come from a 1000-term covariance and eigh in float32, whose result moves with the
+// CPU's OpenBLAS kernel: half a unit of the 4th printed decimal, plus a relative 4e-6 (~67 float32
+// ulps; an Intel Xeon's kernel gives 30.133047, 3e-6 below the printed 30.1331's interval).
 TEST(GaussianDataset, ReproducesPythonBaselineNumbers) {
   const auto& data = baseline_dataset();
   EXPECT_NEAR(data.X[0][0].item<double>(), 1.1754036, 5e-7);
   EXPECT_NEAR(data.U_k[0][0].item<double>(), -0.1895367, 5e-7);
-  EXPECT_NEAR(data.eigenvalues_k[0].item<double>(), 30.1331, 5e-5);
-  EXPECT_NEAR(data.eigenvalues_k[1].item<double>(), 17.6015, 5e-5);
-  EXPECT_NEAR(data.eigenvalues_k[2].item<double>(), 10.3561, 5e-5);
+  const auto printed_eigenvalue_tolerance = [](double printed) { return 5e-5 + 4e-6 * printed; };
+  EXPECT_NEAR(data.eigenvalues_k[0].item<double>(), 30.1331, printed_eigenvalue_tolerance(30.1331));
+  EXPECT_NEAR(data.eigenvalues_k[1].item<double>(), 17.6015, printed_eigenvalue_tolerance(17.6015));
+  EXPECT_NEAR(data.eigenvalues_k[2].item<double>(), 10.3561, printed_eigenvalue_tolerance(10.3561));
 }
 
 // A second implementation: the baseline's code, line by line, on LibTorch's global generator

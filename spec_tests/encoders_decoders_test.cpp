@@ -1,8 +1,9 @@
-// Encoders and decoders (src/encoders/linear.h, src/decoders/linear.h): buffer names and shapes,
+// Encoders and decoders (src/modules/vqvae/encoders/linear.h, decoders/linear.h): buffer names and shapes,
 // values on a hand-computable U_k, freeze/unfreeze, printing, bad input.
-#include "decoders/linear.h"
-#include "encoders/linear.h"
 #include "test_support.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,7 +1,8 @@
-// Metrics and the distortion-rate bound (src/evaluation/): hand-computed values and closed forms.
-#include "evaluation/metrics.h"
-#include "evaluation/rate_distortion.h"
+// Metrics and the distortion-rate bound (src/modules/vqvae/evaluation/, src/math/vqvae/math/rate_distortion.h): hand-computed values and closed forms.
 #include "test_support.h"
+
+#include <vqvae/evaluation/metrics.h>
+#include <vqvae/math/rate_distortion.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -14,14 +14,15 @@
 // instead of silently doing nothing: pinned by BuggyLossWithFrozenEncoderIsAClearTrainerError.
 #include "mutants/fix1_buggy_loss.h"
 
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/vqvae.h"
-#include "quantizers/vq.h"
 #include "hand_computed_vq.h"
 #include "test_support.h"
-#include "training/losses.h"
-#include "training/trainer.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/training/losses.h>
+#include <vqvae/training/trainer.h>
 
 #include <torch/torch.h>
 

@@ -10,13 +10,14 @@
 // reconstruction term then reaches the codebook.
 #include "mutants/fix2_conditional_ste.h"
 
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/vqvae.h"
-#include "quantizers/vq.h"
 #include "hand_computed_vq.h"
 #include "test_support.h"
-#include "training/losses.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/training/losses.h>
 
 #include <torch/torch.h>
 

@@ -12,14 +12,15 @@
 // encoder_weight = U_kᵀ used to decode, decoder_weight = U_k used to encode) and fails.
 #include "mutants/fix3_swapped_legacy.h"
 
-#include "core/checks.h"
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/legacy.h"
-#include "models/vqvae.h"
-#include "quantizers/vq.h"
 #include "hand_computed_pca.h"
 #include "test_support.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/legacy.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/vq.h>
 
 #include <torch/torch.h>
 

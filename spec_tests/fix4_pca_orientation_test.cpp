@@ -8,11 +8,12 @@
 // "Current code": U_kᵀ (k, d) stored, transposed again in forward) and fails.
 #include "mutants/fix4_double_transpose_encoder.h"
 
-#include "core/checks.h"
-#include "decoders/linear.h"
-#include "encoders/linear.h"
 #include "hand_computed_pca.h"
 #include "test_support.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
 
 #include <torch/torch.h>
 

@@ -12,15 +12,16 @@
 // the codebook); (b) a rotation trick with the scale inverted, ‖z‖/‖q‖.
 #include "mutants/fix5_rotation_without_z_q_hard.h"
 
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/vqvae.h"
-#include "quantizers/projection_vq.h"
-#include "quantizers/rotation_vq.h"
 #include "hand_computed_vq.h"
 #include "test_support.h"
-#include "training/losses.h"
-#include "training/trainer.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/projection_vq.h>
+#include <vqvae/quantizers/rotation_vq.h>
+#include <vqvae/training/losses.h>
+#include <vqvae/training/trainer.h>
 
 #include <torch/torch.h>
 

@@ -17,16 +17,17 @@
 // rounded latents; 2e-7 elsewhere). The checks allow 2e-6, 5e-6, 5e-5 and 1e-8 + 1e-5 relative:
 // about 4x or more above rounding, while a wrong term (β dropped from the commitment gradient, a
 // missing bias correction, a wrong degenerate rotation case) fails by orders of magnitude.
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "core/runtime.h"
-#include "models/factory.h"
-#include "models/vqvae.h"
-#include "quantizers/rotation_vq.h"
-#include "quantizers/vq.h"
 #include "test_support.h"
-#include "training/fused_step.h"
-#include "training/trainer.h"
+
+#include <vqvae/core/runtime.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/rotation_vq.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/study/factory.h>
+#include <vqvae/training/fused_step.h>
+#include <vqvae/training/trainer.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -48,16 +49,16 @@ constexpr double kLossAtol = 1e-8;
 constexpr int kSteps = 20;
 
 struct Case {
-  std::string quantizer = "vq";
-  ModuleChoice encoder{"pca", false};
-  ModuleChoice decoder{"pca", false};
+  QuantizerKind quantizer = QuantizerKind::vq;
+  ModuleChoice encoder{ModuleKind::pca, false};
+  ModuleChoice decoder{ModuleKind::pca, false};
   OptimizerKind optimizer = OptimizerKind::adam;
   bool bias = false;     // learned encoder and decoder with biases
   int64_t d = 64, k = 8, codebook_size = 64, batch = 128;
   double sgd_lr = 0.05;
 
   std::string name() const {
-    return quantizer + " encoder=" + to_string(encoder) + " decoder=" + to_string(decoder) +
+    return std::string(to_string(quantizer)) + " encoder=" + to_string(encoder) + " decoder=" + to_string(decoder) +
            (optimizer == OptimizerKind::adam ? " adam" : " sgd(momentum 0.9)") +
            (bias ? " with biases" : "") + " d=" + std::to_string(d) + " k=" + std::to_string(k);
   }
@@ -202,11 +203,11 @@ bool close(double a, double b) { return std::abs(a - b) <= kLossAtol + kLossRtol
 }
 
 // ---------------------------------------------------------------- every combination
-class FusedStepMatchesAutograd : public ::testing::TestWithParam<std::string> {};
+class FusedStepMatchesAutograd : public ::testing::TestWithParam<QuantizerKind> {};
 
 TEST_P(FusedStepMatchesAutograd, EveryEncoderDecoderAndOptimizer) {
-  const std::vector<ModuleChoice> encoders{{"pca", false}, {"pca", true}, {"learned", true}};
-  const std::vector<ModuleChoice> decoders{{"pca", false}, {"learned", true}};
+  const std::vector<ModuleChoice> encoders{{ModuleKind::pca, false}, {ModuleKind::pca, true}, {ModuleKind::learned, true}};
+  const std::vector<ModuleChoice> decoders{{ModuleKind::pca, false}, {ModuleKind::learned, true}};
   for (const ModuleChoice& encoder : encoders)
     for (const ModuleChoice& decoder : decoders)
       for (OptimizerKind optimizer : {OptimizerKind::adam, OptimizerKind::sgd}) {
@@ -222,14 +223,14 @@ TEST_P(FusedStepMatchesAutograd, EveryEncoderDecoderAndOptimizer) {
 TEST_P(FusedStepMatchesAutograd, BiasesAndTrainablePcaDecoder) {
   Case with_bias;
   with_bias.quantizer = GetParam();
-  with_bias.encoder = {"learned", true};
-  with_bias.decoder = {"learned", true};
+  with_bias.encoder = {ModuleKind::learned, true};
+  with_bias.decoder = {ModuleKind::learned, true};
   with_bias.bias = true;
   EXPECT_TRUE(case_agrees(with_bias));
   Case pca_trainable;
   pca_trainable.quantizer = GetParam();
-  pca_trainable.encoder = {"pca", true};
-  pca_trainable.decoder = {"pca", true};
+  pca_trainable.encoder = {ModuleKind::pca, true};
+  pca_trainable.decoder = {ModuleKind::pca, true};
   pca_trainable.optimizer = OptimizerKind::sgd;
   EXPECT_TRUE(case_agrees(pca_trainable));
 }
@@ -239,8 +240,8 @@ TEST_P(FusedStepMatchesAutograd, OneDimension) {
   for (OptimizerKind optimizer : {OptimizerKind::adam, OptimizerKind::sgd}) {
     Case c;
     c.quantizer = GetParam();
-    c.encoder = {"learned", true};
-    c.decoder = {"learned", true};
+    c.encoder = {ModuleKind::learned, true};
+    c.decoder = {ModuleKind::learned, true};
     c.optimizer = optimizer;
     c.d = c.k = 1;
     // Rows with z near 0 get the rotation trick's λ = ‖q‖/‖z‖ large: with SGD at 0.05 the run
@@ -253,7 +254,7 @@ TEST_P(FusedStepMatchesAutograd, OneDimension) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Quantizers, FusedStepMatchesAutograd,
-                         ::testing::Values("vq", "rotation", "projection"));
+                         ::testing::Values(QuantizerKind::vq, QuantizerKind::rotation, QuantizerKind::projection));
 
 // ---------------------------------------------------------------- degenerate rotation cases
 // d = 4, k = 2, encoder U = the first two coordinates, decoder D mixing them into all four (so
@@ -342,7 +343,7 @@ TEST(FusedStepPath, TakenForTheDefaultModelOnly) {
   }
   {  // a parameter frozen after the Trainer was built: the optimizer's set differs, autograd
     RunConfig learned_decoder = config;
-    learned_decoder.decoder = {"learned", true};
+    learned_decoder.decoder = {ModuleKind::learned, true};
     VQVAE model = build_model(learned_decoder, dataset);
     Trainer trainer(model, TrainerOptions().lr(config.lr));
     model->quantizer()->freeze();
@@ -369,9 +370,9 @@ TEST(FusedStepPath, ErrorsAreTheAutogradPathErrors) {
 // ---------------------------------------------------------------- determinism, latents
 TEST(FusedStepDeterminism, SameSeedSameBits) {
   Case c;
-  c.quantizer = "rotation";
-  c.encoder = {"learned", true};
-  c.decoder = {"learned", true};
+  c.quantizer = QuantizerKind::rotation;
+  c.encoder = {ModuleKind::learned, true};
+  c.decoder = {ModuleKind::learned, true};
   const GaussianDataset dataset = make_dataset(config_of(c));
   const std::vector<at::Tensor> batches = batches_of(c, dataset);
   const Trace a = train(make_model(c, dataset), trainer_options(c, true), batches);

@@ -1,14 +1,15 @@
 // Golden regression (issue 5): fixtures/pca_goldens.h5 against what the library computes now, and
-// the behaviour behind `vqvae goldens check|regen` (src/io/goldens.{h,cpp}): diff reports with
+// the behaviour behind `vqvae goldens check|regen` (src/harness/vqvae/harness/golden_file.h, goldens.h): diff reports with
 // counts, errors and indices; errors that name file, group and dataset; byte-identical, atomic
 // regeneration that leaves an unchanged file untouched and never writes under CI unless forced.
 // Expected values come from independent facts (z = x·U_k recomputed in double, U_k orthonormal,
 // the issue's list of cases), not from the program's own output. Nothing here writes into the
 // source tree's fixtures/: every writing test works on a copy in a temporary folder.
-#include "core/runtime.h"
-#include "io/goldens.h"
-#include "io/hdf5_file.h"
 #include "test_support.h"
+
+#include <vqvae/core/runtime.h>
+#include <vqvae/harness/goldens.h>
+#include <vqvae/io/hdf5_file.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -78,17 +79,6 @@ void write_perturbed_copy(const std::string& path) {
   write_golden_cases(path, cases, "perturbed by golden_regression_test");
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Hdf5Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG EXCEPTION TYPE: ") + e.what();
-  }
-  return "NO EXCEPTION";
-}
 
 // ------------------------------------------------------------------ the committed golden file
 
@@ -276,7 +266,7 @@ TEST(GoldenFile, WronglyShapedDatasetNamesFileGroupAndDataset) {
   k1.z = k1.z.repeat({1, 2});  // (8, 2) where (B, k) = (8, 1)
   write_golden_cases(path, cases, "test");
 
-  const std::string message = error_of([&] { read_golden_case(path, "k1_d16"); });
+  const std::string message = testing::message_of<Hdf5Error>([&] { read_golden_case(path, "k1_d16"); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("group 'k1_d16'"), std::string::npos) << message;
   EXPECT_NE(message.find("dataset 'z'"), std::string::npos) << message;
@@ -304,13 +294,13 @@ TEST(GoldenFile, AbsentDatasetNamesFileGroupAndDataset) {
     file.write_attribute("k1_d16", "encoder", std::string("pca"));
     file.commit();
   }
-  const std::string message = error_of([&] { read_golden_case(path, "k1_d16"); });
+  const std::string message = testing::message_of<Hdf5Error>([&] { read_golden_case(path, "k1_d16"); });
   EXPECT_NE(message.find(path + ": group 'k1_d16', dataset 'x': shape (8, 16), expected (B, d) = (*, 1)"),
             std::string::npos) << message;
   const GoldenReport report = compare_goldens(path);
   EXPECT_EQ(find_diff(report, "k1_d16", "U_k").problem, "absent from the file");
   EXPECT_FALSE(report.cases[0].attribute_problems.empty());  // d = 1 in the file, 16 in the code
-  const std::string missing_group = error_of([&] { read_golden_case(path, "no_such_case"); });
+  const std::string missing_group = testing::message_of<Hdf5Error>([&] { read_golden_case(path, "no_such_case"); });
   EXPECT_NE(missing_group.find(path + ": group 'no_such_case' is missing"), std::string::npos)
       << missing_group;
   fs::remove_all(folder);
@@ -319,22 +309,22 @@ TEST(GoldenFile, AbsentDatasetNamesFileGroupAndDataset) {
 TEST(GoldenFile, MissingTruncatedOrCorruptedFileIsAClearError) {
   const fs::path folder = fresh_folder("broken");
   const std::string missing = (folder / "missing.h5").string();
-  std::string message = error_of([&] { compare_goldens(missing); });
+  std::string message = testing::message_of<Hdf5Error>([&] { compare_goldens(missing); });
   EXPECT_NE(message.find(missing + ": file missing or not readable"), std::string::npos) << message;
 
   const std::string bytes = bytes_of(kCommitted);
   const std::string truncated = (folder / "truncated.h5").string();
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  message = error_of([&] { compare_goldens(truncated); });
+  message = testing::message_of<Hdf5Error>([&] { compare_goldens(truncated); });
   EXPECT_EQ(message.rfind(truncated + ": ", 0), 0u) << message;
   EXPECT_NE(message.find("truncated or corrupted"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-  message = error_of([&] { read_golden_case(truncated, "k1_d16"); });
+  message = testing::message_of<Hdf5Error>([&] { read_golden_case(truncated, "k1_d16"); });
   EXPECT_EQ(message.rfind(truncated + ": ", 0), 0u) << message;
 
   const std::string junk = (folder / "junk.h5").string();
   std::ofstream(junk, std::ios::binary) << "not an HDF5 file at all";
-  message = error_of([&] { compare_goldens(junk); });
+  message = testing::message_of<Hdf5Error>([&] { compare_goldens(junk); });
   EXPECT_NE(message.find(junk + ": not an HDF5 file"), std::string::npos) << message;
   fs::remove_all(folder);
 }

@@ -1,9 +1,10 @@
-// HDF5 reader/writer and the dataset export (src/io/): round trips, atomic replacement,
+// HDF5 reader/writer and the dataset export (src/io/vqvae/io/, src/study/vqvae/study/dataset_export.h): round trips, atomic replacement,
 // byte-identical rewrites, and errors that name the file.
-#include "data/gaussian_dataset.h"
-#include "io/dataset_export.h"
-#include "io/hdf5_file.h"
 #include "test_support.h"
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/io/hdf5_file.h>
+#include <vqvae/study/dataset_export.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

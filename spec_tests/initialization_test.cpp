@@ -1,10 +1,11 @@
-// Codebook initialisers (src/initialization/): shapes, bounds, seeds, closed-form variances,
+// Codebook initialisers (src/modules/vqvae/initialization/): shapes, bounds, seeds, closed-form variances,
 // k-means on separable clusters, reverse water-filling.
-#include "data/gaussian_dataset.h"
-#include "initialization/codebook_init.h"
-#include "initialization/rd_init.h"
-#include "quantizers/nearest_codeword.h"
 #include "test_support.h"
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/initialization/codebook_init.h>
+#include <vqvae/initialization/rd_init.h>
+#include <vqvae/quantizers/nearest_codeword.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -2,7 +2,7 @@
 // large content (~32 MB) each time, in an endless loop until killed; with --once, writes it once.
 // The content never changes, so a kill at any moment must leave PATH byte-identical to the file
 // --once wrote (the old file, or a complete identical rewrite), never a partial one.
-#include "io/hdf5_file.h"
+#include <vqvae/io/hdf5_file.h>
 
 #include <torch/torch.h>
 

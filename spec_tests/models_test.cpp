@@ -1,11 +1,12 @@
-// Models (src/models/): VQVAE composition and dimension checks; the deprecated legacy model.
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/legacy.h"
-#include "models/vqvae.h"
-#include "quantizers/rotation_vq.h"
-#include "quantizers/vq.h"
+// Models (src/training/vqvae/models/): VQVAE composition and dimension checks; the deprecated legacy model.
 #include "test_support.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/legacy.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/rotation_vq.h>
+#include <vqvae/quantizers/vq.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,10 +1,11 @@
-// Quantizers (src/quantizers/): nearest codeword and ties, z_q_hard, the three gradient
+// Quantizers (src/modules/vqvae/quantizers/): nearest codeword and ties, z_q_hard, the three gradient
 // estimators on hand-computed cases, degenerate rotation inputs, bad input.
-#include "quantizers/nearest_codeword.h"
-#include "quantizers/projection_vq.h"
-#include "quantizers/rotation_vq.h"
-#include "quantizers/vq.h"
 #include "test_support.h"
+
+#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/quantizers/projection_vq.h>
+#include <vqvae/quantizers/rotation_vq.h>
+#include <vqvae/quantizers/vq.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,12 +1,12 @@
 // The seed's "Quick sanity check" (BASELINE_FIXES.md, "Test after fixing"), ported line by line.
 // Each Python line is quoted above its C++ counterpart.
-#include "data/gaussian_dataset.h"
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "initialization/rd_init.h"
-#include "models/vqvae.h"
-#include "quantizers/vq.h"
-#include "training/losses.h"
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/initialization/rd_init.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/training/losses.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

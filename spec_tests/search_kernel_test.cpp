@@ -1,10 +1,11 @@
-// The fused nearest-codeword kernel (src/quantizers/search_kernel.*, issue 8): every instruction
+// The fused nearest-codeword kernel (src/math/vqvae/math/search_kernel.*, issue 8): every instruction
 // set gives bit-identical answers; indices agree with a float64 search except where the two
 // best distances are within the documented relative error (k + 2)·2⁻²⁴ of each other, on random
 // and adversarial inputs; ties and duplicates go to the lowest index; NaN and Inf never win.
-#include "quantizers/nearest_codeword.h"
-#include "quantizers/search_kernel.h"
 #include "test_support.h"
+
+#include <vqvae/math/search_kernel.h>
+#include <vqvae/quantizers/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -1,12 +1,13 @@
-// Loss and trainer (src/training/): values against hand computation, the codebook gradient in
+// Loss and trainer (src/training/vqvae/training/): values against hand computation, the codebook gradient in
 // closed form, optimizer steps by hand, and the no-gradient-path error.
-#include "decoders/linear.h"
-#include "encoders/linear.h"
-#include "models/vqvae.h"
-#include "quantizers/vq.h"
 #include "test_support.h"
-#include "training/losses.h"
-#include "training/trainer.h"
+
+#include <vqvae/decoders/linear.h>
+#include <vqvae/encoders/linear.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/training/losses.h>
+#include <vqvae/training/trainer.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -90,7 +91,8 @@ TEST(Trainer, ErrorsInsteadOfSilentNoOps) {
   EXPECT_TRUE(throws_invalid([&] { Trainer(frozen, TrainerOptions()); }, {"Trainer", "trainable parameter", "got 0"}));
   VQVAE model = pca_model(2, torch::tensor({{0.0, 0.0}, {2.0, 2.0}}));
   EXPECT_TRUE(throws_invalid([&] { Trainer(model, TrainerOptions().lr(0)); }, {"lr must be finite and > 0", "got 0"}));
-  EXPECT_TRUE(throws_invalid([] { parse_optimizer("rmsprop"); }, {"--optimizer", "adam or sgd", "'rmsprop'"}));
+  EXPECT_TRUE(throws_invalid([] { parse_choice(kOptimizerNames, "rmsprop", param("optimizer")); },
+                             {"optimizer", "adam or sgd", "'rmsprop'"}));
   // A loss without any path to a trainable parameter: a clear error, nothing stepped.
   Trainer trainer(model, TrainerOptions().loss([](const torch::Tensor& x, const VQVAEOutput& out, double) {
     return vqvae_loss(x, out.x_recon.detach(), out.z, out.z_q, out.z_q_hard.detach());

@@ -1,11 +1,12 @@
-// `vqvae validate` (src/validation/validate.h): every quantizer × encoder × init passes on small
+// `vqvae validate` (harness/validate.h): every quantizer × encoder × init passes on small
 // sizes; a broken quantizer (the seed's conditional STE, bug #2) makes the same checks fail;
 // invalid configurations are refused before any work.
-#include "core/checks.h"
-#include "models/factory.h"
-#include "quantizers/vq.h"
 #include "test_support.h"
-#include "validation/validate.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/harness/validate.h>
+#include <vqvae/quantizers/vq.h>
+#include <vqvae/study/factory.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -35,27 +36,28 @@ const CheckResult& find(const ValidationReport& report, const std::string& prefi
   throw std::runtime_error("no check named " + prefix);
 }
 
-class ValidationMatrix : public ::testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {};
+class ValidationMatrix : public ::testing::TestWithParam<std::tuple<QuantizerKind, ModuleKind, InitKind>> {};
 
 TEST_P(ValidationMatrix, EveryCheckPasses) {
   RunConfig c = small_config();
   std::tie(c.quantizer, c.encoder.kind, c.init) = GetParam();
-  c.encoder.trainable = c.encoder.kind == "learned";
+  c.encoder.trainable = c.encoder.kind == ModuleKind::learned;
   c.decoder = c.encoder;
   const ValidationReport report = run_validation(c);
   EXPECT_TRUE(report.passed()) << format_report_table(report, false);
   EXPECT_EQ(report.checks.size(), 10u);
   // PCA configurations run the PCA check; vq + PCA also the legacy comparison.
-  EXPECT_EQ(find(report, "PCA").status == CheckResult::Status::skipped, c.encoder.kind != "pca");
-  EXPECT_EQ(find(report, "legacy").status == CheckResult::Status::passed, c.encoder.kind == "pca" && c.quantizer == "vq");
+  EXPECT_EQ(find(report, "PCA").status == CheckResult::Status::skipped, c.encoder.kind != ModuleKind::pca);
+  EXPECT_EQ(find(report, "legacy").status == CheckResult::Status::passed, c.encoder.kind == ModuleKind::pca && c.quantizer == QuantizerKind::vq);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     QuantizersEncodersInits, ValidationMatrix,
-    ::testing::Combine(::testing::Values("vq", "rotation", "projection"), ::testing::Values("pca", "learned"),
-                       ::testing::Values("uniform", "random_normal", "kmeans", "rd_gaussian", "rd_waterfill")),
+    ::testing::Combine(::testing::Values(QuantizerKind::vq, QuantizerKind::rotation, QuantizerKind::projection), ::testing::Values(ModuleKind::pca, ModuleKind::learned),
+                       ::testing::Values(InitKind::uniform, InitKind::random_normal, InitKind::kmeans, InitKind::rd_gaussian, InitKind::rd_waterfill)),
     [](const auto& info) {
-      return std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" + std::get<2>(info.param);
+      return std::string(to_string(std::get<0>(info.param))) + "_" + to_string(std::get<1>(info.param)) + "_" +
+             to_string(std::get<2>(info.param));
     });
 
 // The seed's bug #2, faithfully: `if z.requires_grad: STE else: z_q = z_q_hard`.
@@ -98,6 +100,59 @@ TEST(Validation, ConditionalSteQuantizerFailsWithExitStatus1) {
   EXPECT_EQ(run_validate_command(small_config(), ValidationOptions(), false, false, good), 0) << good.str();
 }
 
+// Two deliberately mis-routed quantizers for the gradient-routing check: its table must catch a
+// term that reaches a parameter group it must not, and one that misses a group it must reach.
+// Leaky: z_q = codebook[nearest] with the codebook's gradient (no straight-through), so the
+// reconstruction loss reaches the codebook. Blocking: z_q = q with no path to z, so the
+// reconstruction loss never reaches a trainable encoder.
+class LeakyQuantizer : public QuantizerBase {
+ public:
+  explicit LeakyQuantizer(const QuantizerOptions& o) : QuantizerBase("LeakyQuantizer", o) {}
+
+ protected:
+  at::Tensor estimate(const at::Tensor& z, const at::Tensor&) const override {
+    return codebook.index_select(0, (z.unsqueeze(1) - codebook.unsqueeze(0)).pow(2).sum(2).argmin(1));
+  }
+};
+
+class BlockingQuantizer : public QuantizerBase {
+ public:
+  explicit BlockingQuantizer(const QuantizerOptions& o) : QuantizerBase("BlockingQuantizer", o) {}
+
+ protected:
+  at::Tensor estimate(const at::Tensor&, const at::Tensor& q) const override { return q.clone(); }
+};
+
+template <typename Quantizer>
+VQVAE model_with(const RunConfig& c, const GaussianDataset& data) {
+  VQVAE reference = build_model(c, data);
+  auto quantizer = std::make_shared<Quantizer>(
+      QuantizerOptions(c.k, c.codebook_size).init_codebook(reference->quantizer()->codebook.detach()));
+  return VQVAE(reference->encoder(), quantizer, reference->decoder());
+}
+
+TEST(Validation, GradientRoutingCheckFailsOnAMisroutedModel) {
+  ValidationOptions options;
+  options.training_steps = 1;
+  options.factory = model_with<LeakyQuantizer>;
+  CheckResult routing = find(run_validation(small_config(), options), "gradient routing");
+  EXPECT_EQ(routing.status, CheckResult::Status::failed);
+  EXPECT_NE(routing.detail.find("recon reached {codebook}, expected {}"), std::string::npos) << routing.detail;
+
+  RunConfig learned = small_config();
+  learned.encoder = learned.decoder = {ModuleKind::learned, true};
+  options.factory = model_with<BlockingQuantizer>;
+  routing = find(run_validation(learned, options), "gradient routing");
+  EXPECT_EQ(routing.status, CheckResult::Status::failed);
+  EXPECT_NE(routing.detail.find("recon reached {decoder}, expected {decoder,encoder}"), std::string::npos)
+      << routing.detail;
+
+  // The library's own quantizer passes the same check on both configurations.
+  options.factory = nullptr;
+  EXPECT_EQ(find(run_validation(small_config(), options), "gradient routing").status, CheckResult::Status::passed);
+  EXPECT_EQ(find(run_validation(learned, options), "gradient routing").status, CheckResult::Status::passed);
+}
+
 TEST(Validation, GoldenCheckComparesTheGivenFileAndFailsOnAJunkOne) {
   ValidationOptions options;
   options.training_steps = 1;
@@ -120,25 +175,40 @@ TEST(Validation, JsonReportHasConfigChecksAndTotals) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing from " << json;
 }
 
+// The library names its own parameters (the configuration's keys); the program spells them as
+// flags (cli.validate_invalid_config_*).
 TEST(Validation, InvalidConfigurationsAreRefusedBeforeAnyWork) {
   RunConfig c = small_config();
   c.k = 9;
-  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"--k", "must be <= --d = 8", "got 9"}));
+  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"k: must be <= d = 8", "got 9"}));
   c = small_config();
   c.codebook_size = 0;
-  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"--codebook-size", "got 0"}));
+  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"codebook_size: must be >= 1", "got 0"}));
+  EXPECT_TRUE(throws_invalid([&] { parse_choice_text("lattice", c.quantizer, param("quantizer")); },
+                             {"quantizer: must be vq, rotation or projection", "'lattice'"}));
   c = small_config();
-  c.quantizer = "lattice";
-  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"--quantizer", "'lattice'"}));
-  c = small_config();
-  c.init = "kmeans";
+  c.init = InitKind::kmeans;
   c.init_samples = 10;
-  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"kmeans needs at least --codebook-size = 16", "got 10"}));
+  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"kmeans needs at least codebook_size = 16", "got 10"}));
   c = small_config();
   c.beta = -1;
-  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"--beta", "got -1"}));
-  EXPECT_TRUE(throws_invalid([&] { apply_config_file("/nonexistent/config.json", c); }, {"--config", "/nonexistent/config.json"}));
-  EXPECT_TRUE(throws_invalid([] { parse_module_choice("pca:sometimes", "--encoder"); }, {"--encoder", "pca:sometimes"}));
+  EXPECT_TRUE(throws_invalid([&] { run_validation(c); }, {"beta", "got -1"}));
+  EXPECT_TRUE(throws_invalid([&] { apply_config_file("/nonexistent/config.json", c); }, {"config", "/nonexistent/config.json"}));
+  EXPECT_TRUE(throws_invalid([] { parse_module_choice("pca:sometimes", param("encoder")); }, {"encoder", "pca:sometimes"}));
+}
+
+// What the program prints: the same error with each parameter spelled as its flag.
+TEST(Validation, ParametersAreRenderedAsTheCallerSpellsThem) {
+  RunConfig c = small_config();
+  c.k = 9;
+  try {
+    check_config(c);
+    FAIL() << "k = 9 > d = 8 was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()), "k: must be <= d = 8, got 9");
+    EXPECT_EQ(e.message([](std::string_view name) { return "--" + std::string(name); }),
+              "--k: must be <= --d = 8, got 9");
+  }
 }
 
 }  // namespace

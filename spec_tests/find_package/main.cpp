@@ -1,6 +1,6 @@
 // Uses an installed vqvae through its exported package. The header is torch-free, so this builds
 // in seconds; the link still needs every dependency the package exports.
-#include <evaluation/rate_distortion.h>
+#include <vqvae/math/rate_distortion.h>
 
 #include <cstdio>
 

@@ -12,8 +12,8 @@
 // and the trainer that called it without z_q_hard (before fix #1, steps 3-4).
 #pragma once
 
-#include "models/vqvae.h"
-#include "training/losses.h"
+#include <vqvae/models/vqvae.h>
+#include <vqvae/training/losses.h>
 
 #include <ATen/ATen.h>
 

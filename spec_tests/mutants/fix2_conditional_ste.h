@@ -10,8 +10,8 @@
 // where z_q_hard = self.codebook[indices] carries the codebook's gradient.
 #pragma once
 
-#include "quantizers/base.h"
-#include "quantizers/nearest_codeword.h"
+#include <vqvae/quantizers/base.h>
+#include <vqvae/quantizers/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 #include <torch/nn/pimpl.h>

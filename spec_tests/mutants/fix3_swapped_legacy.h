@@ -11,9 +11,9 @@
 // `encoder_weight`, gets the decoder's matrix).
 #pragma once
 
-#include "models/vqvae.h"
-#include "quantizers/base.h"
-#include "quantizers/vq.h"
+#include <vqvae/models/vqvae.h>
+#include <vqvae/quantizers/base.h>
+#include <vqvae/quantizers/vq.h>
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>

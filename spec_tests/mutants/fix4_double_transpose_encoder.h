@@ -8,7 +8,7 @@
 // Same values as the fix; the stored orientation differs from the decoder's (d, k).
 #pragma once
 
-#include "encoders/base.h"
+#include <vqvae/encoders/base.h>
 
 #include <ATen/ATen.h>
 #include <torch/nn/pimpl.h>

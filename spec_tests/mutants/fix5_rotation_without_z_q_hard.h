@@ -11,8 +11,8 @@
 //     `+ (q - q̃).detach()` would), so that only a gradient check can catch it.
 #pragma once
 
-#include "quantizers/base.h"
-#include "quantizers/rotation_vq.h"
+#include <vqvae/quantizers/base.h>
+#include <vqvae/quantizers/rotation_vq.h>
 
 #include <ATen/ATen.h>
 #include <torch/nn/pimpl.h>

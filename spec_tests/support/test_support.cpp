@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-#include "core/checks.h"
+#include <vqvae/core/checks.h>
 
 #include <ATen/ATen.h>
 
@@ -79,21 +79,16 @@ at::Tensor finite_difference_gradient(const std::function<double(const at::Tenso
 
 ::testing::AssertionResult throws_invalid(const std::function<void()>& statement,
                                           std::initializer_list<std::string> fragments) {
-  try {
-    statement();
-  } catch (const InvalidArgument& e) {
-    const std::string message = e.what();
-    if (message.find('\n') != std::string::npos)
-      return ::testing::AssertionFailure() << "message is not one line: " << message;
-    for (const auto& fragment : fragments)
-      if (message.find(fragment) == std::string::npos)
-        return ::testing::AssertionFailure()
-               << "message '" << message << "' lacks '" << fragment << "'";
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw another exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
+  const Thrown thrown = thrown_by<InvalidArgument>(statement);
+  if (!thrown.threw) return ::testing::AssertionFailure() << "did not throw";
+  if (!thrown.is_expected_type)
+    return ::testing::AssertionFailure() << "threw another exception: " << thrown.message;
+  if (thrown.message.find('\n') != std::string::npos)
+    return ::testing::AssertionFailure() << "message is not one line: " << thrown.message;
+  for (const auto& fragment : fragments)
+    if (thrown.message.find(fragment) == std::string::npos)
+      return ::testing::AssertionFailure() << "message '" << thrown.message << "' lacks '" << fragment << "'";
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace vqvae::testing

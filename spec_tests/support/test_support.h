@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,8 +38,35 @@ std::string bytes_of(const std::filesystem::path& path);
 at::Tensor finite_difference_gradient(const std::function<double(const at::Tensor&)>& f,
                                       const at::Tensor& x, double eps = 1e-6);
 
-/// Runs `statement` and checks it throws vqvae::InvalidArgument whose message contains every one
-/// of `fragments` (argument name, expected value, actual value).
+/// What `statement` threw: whether it threw at all, whether it was an E, and the message.
+struct Thrown {
+  bool threw = false;
+  bool is_expected_type = false;
+  std::string message;
+};
+template <typename E>
+Thrown thrown_by(const std::function<void()>& statement) {
+  try {
+    statement();
+  } catch (const E& e) {
+    return {true, true, e.what()};
+  } catch (const std::exception& e) {
+    return {true, false, e.what()};
+  }
+  return {};
+}
+
+/// The message of the E that `statement` throws; "no exception" / "other exception: <what>"
+/// otherwise, so that a mismatch shows what happened.
+template <typename E>
+std::string message_of(const std::function<void()>& statement) {
+  const Thrown thrown = thrown_by<E>(statement);
+  if (!thrown.threw) return "no exception";
+  return thrown.is_expected_type ? thrown.message : "other exception: " + thrown.message;
+}
+
+/// Runs `statement` and checks it throws vqvae::InvalidArgument whose message is one line and
+/// contains every one of `fragments` (argument name, expected value, actual value).
 ::testing::AssertionResult throws_invalid(const std::function<void()>& statement,
                                           std::initializer_list<std::string> fragments);
 

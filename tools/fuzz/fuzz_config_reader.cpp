@@ -2,9 +2,10 @@
 // then check_config on what it produced, as the program does. The documented outcome of a bad
 // file is vqvae::InvalidArgument with one line; any other exception, a crash or a sanitizer
 // report is a finding.
-#include "config/run_config.h"
-#include "core/checks.h"
 #include "fuzz_io.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/study/run_config.h>
 
 #include <cstdio>
 #include <cstdlib>

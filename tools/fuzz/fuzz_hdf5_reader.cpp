@@ -1,13 +1,15 @@
 // libFuzzer target: the HDF5 readers, on any bytes as a file: Hdf5Reader (open, walk every
 // group, read every dataset and the attributes the project reads), the golden-fixture readers
-// list_golden_cases / read_golden_case, and compare_goldens against the code's expected cases
-// (what `vqvae goldens check` and `vqvae validate` do with fixtures/pca_goldens.h5). The
+// list_golden_cases / read_golden_case, and compare_goldens against the expected cases (what
+// `vqvae goldens check` and `vqvae validate` do with fixtures/pca_goldens.h5; the expected cases
+// are read from the committed file, so that no model code is built into the fuzzer). The
 // documented outcome of a bad file is vqvae::Hdf5Error (or InvalidArgument) with one line; any
 // other exception, a crash or a sanitizer report is a finding.
-#include "core/checks.h"
 #include "fuzz_io.h"
-#include "io/goldens.h"
-#include "io/hdf5_file.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/harness/goldens.h>
+#include <vqvae/io/hdf5_file.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -55,10 +57,11 @@ void walk(const vqvae::Hdf5Reader& file, const std::string& group, int depth) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // The code's expected cases, computed once (as `vqvae goldens check` does per run).
+  // The expected cases, read once from the committed golden file.
   static const std::vector<vqvae::GoldenCase> expected = [] {
+    const std::string committed = vqvae::golden_file_path(VQVAE_FIXTURES_DIR);
     std::vector<vqvae::GoldenCase> cases;
-    for (const auto& spec : vqvae::golden_case_specs()) cases.push_back(vqvae::compute_golden_case(spec));
+    for (const auto& name : vqvae::list_golden_cases(committed)) cases.push_back(vqvae::read_golden_case(committed, name));
     return cases;
   }();
   const std::string path = vqvae::fuzz::write_input(data, size, "h5");

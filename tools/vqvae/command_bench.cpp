@@ -13,12 +13,14 @@
 //   tools    wall time of `vqvae validate` and the default `vqvae experiment` (child processes)
 // Benchmarks print numbers; no test asserts a time.
 #include "commands.h"
-#include "config/run_config.h"
-#include "core/checks.h"
-#include "models/factory.h"
-#include "quantizers/nearest_codeword.h"
-#include "quantizers/search_kernel.h"
-#include "training/trainer.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/format.h>
+#include <vqvae/math/search_kernel.h>
+#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/study/factory.h>
+#include <vqvae/study/run_config.h>
+#include <vqvae/training/trainer.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -83,15 +85,7 @@ bool reset_peak_rss() {
   return static_cast<bool>(clear_refs);
 }
 
-std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(digits);
-  out << value;
-  return out.str();
-}
-
-std::string mebibytes(int64_t bytes) { return fixed(static_cast<double>(bytes) / (1 << 20), 1) + " MiB"; }
+std::string mebibytes(int64_t bytes) { return format_fixed(static_cast<double>(bytes) / (1 << 20), 1) + " MiB"; }
 
 at::Tensor random_matrix(int64_t rows, int64_t cols, uint64_t seed) {
   return at::randn({rows, cols}, at::make_generator<at::CPUGeneratorImpl>(seed));
@@ -104,8 +98,8 @@ double bench_ceiling(double min_time) {
   at::Tensor c = at::empty({size, size});
   const double seconds = median_seconds([&] { at::mm_out(c, a, b); }, min_time, 5);
   const double gflops = 2.0 * size * size * size / seconds / 1e9;
-  std::cout << "| SGEMM 2048³ (LibTorch → OpenBLAS) | " << fixed(seconds * 1e3, 1) << " ms | "
-            << fixed(gflops, 1) << " GFLOP/s | 100 % (the ceiling) |\n";
+  std::cout << "| SGEMM 2048³ (LibTorch → OpenBLAS) | " << format_fixed(seconds * 1e3, 1) << " ms | "
+            << format_fixed(gflops, 1) << " GFLOP/s | 100 % (the ceiling) |\n";
   return gflops;
 }
 
@@ -137,7 +131,7 @@ void bench_memory() {
       continue;
     }
     std::cout << "| " << k << " | " << mebibytes(io_bytes) << " | " << mebibytes(fused) << " | "
-              << fixed(static_cast<double>(fused) / io_bytes, 2) << "× | " << mebibytes(naive) << " |\n";
+              << format_fixed(static_cast<double>(fused) / io_bytes, 2) << "× | " << mebibytes(naive) << " |\n";
   }
 }
 
@@ -175,21 +169,21 @@ void bench_search(double ceiling_gflops, double min_time) {
             [&] { z_q_hard = codebook.index_select(0, at::cdist(z, codebook).argmin(1)); }, min_time, 3);
         const double faiss = faiss_seconds(z, codebook, min_time);
         const double gflops = 2.0 * B * n * k / fused / 1e9;  // 2·B·n·k: the distances' FLOPs
-        std::cout << "| " << B << " | " << n << " | " << k << " | " << fixed(fused * 1e3, 2)
-                  << " ms | " << fixed(gflops, 1) << " | " << fixed(100 * gflops / ceiling_gflops, 1)
-                  << " % | " << fixed(naive * 1e3, 2) << " ms | " << fixed(naive / fused, 1) << "× | "
-                  << (faiss < 0 ? std::string("n/a | n/a") : fixed(faiss * 1e3, 2) + " ms | " + fixed(faiss / fused, 1) + "×")
+        std::cout << "| " << B << " | " << n << " | " << k << " | " << format_fixed(fused * 1e3, 2)
+                  << " ms | " << format_fixed(gflops, 1) << " | " << format_fixed(100 * gflops / ceiling_gflops, 1)
+                  << " % | " << format_fixed(naive * 1e3, 2) << " ms | " << format_fixed(naive / fused, 1) << "× | "
+                  << (faiss < 0 ? std::string("n/a | n/a") : format_fixed(faiss * 1e3, 2) + " ms | " + format_fixed(faiss / fused, 1) + "×")
                   << " |\n";
       }
 }
 
 /// Median seconds per Trainer::train_step on the default model with `quantizer` at `batch`.
-double step_seconds(const GaussianDataset& dataset, RunConfig config, const std::string& quantizer,
+double step_seconds(const GaussianDataset& dataset, RunConfig config, QuantizerKind quantizer,
                     int64_t batch, bool fused, double min_time) {
   config.quantizer = quantizer;
   VQVAE model = build_model(config, dataset);
   Trainer trainer(model, TrainerOptions()
-                             .optimizer(parse_optimizer(config.optimizer))
+                             .optimizer(config.optimizer)
                              .lr(config.lr)
                              .fused_step(fused));
   const at::Tensor x = dataset.X.slice(0, 0, batch).contiguous();
@@ -209,13 +203,13 @@ void bench_step(double min_time) {
             << "|---|---|---|---|---|---|\n";
   RunConfig config;
   const GaussianDataset dataset = step_dataset(config);
-  for (const std::string quantizer : {"vq", "rotation", "projection"})
+  for (const auto& [quantizer, quantizer_name] : kQuantizerNames)
     for (const int64_t batch : {64, 256, 1024}) {
       const double fused = step_seconds(dataset, config, quantizer, batch, true, min_time);
       const double autograd = step_seconds(dataset, config, quantizer, batch, false, min_time);
-      std::cout << "| " << quantizer << " | " << batch << " | " << fixed(fused * 1e3, 3) << " ms | "
-                << fixed(1.0 / fused, 0) << " | " << fixed(autograd * 1e3, 3) << " ms | "
-                << fixed(autograd / fused, 1) << "× |\n";
+      std::cout << "| " << quantizer_name << " | " << batch << " | " << format_fixed(fused * 1e3, 3) << " ms | "
+                << format_fixed(1.0 / fused, 0) << " | " << format_fixed(autograd * 1e3, 3) << " ms | "
+                << format_fixed(autograd / fused, 1) << "× |\n";
     }
 }
 
@@ -234,18 +228,18 @@ void bench_threads(double min_time) {
     const double one = measure();
     at::set_num_threads(cores);
     const double many = measure();
-    std::cout << "| " << name << " | " << fixed(one * unit, 3) << unit_name << " | "
-              << fixed(many * unit, 3) << unit_name << " | " << fixed(one / many, 2) << "× |\n";
+    std::cout << "| " << name << " | " << format_fixed(one * unit, 3) << unit_name << " | "
+              << format_fixed(many * unit, 3) << unit_name << " | " << format_fixed(one / many, 2) << "× |\n";
   };
   for (const int64_t k : {8, 64}) {
     const at::Tensor z = random_matrix(65536, k, 7), codebook = random_matrix(1024, k, 8);
     row("search B = 65536, n = 1024, k = " + std::to_string(k),
         [&] { return median_seconds([&] { nearest_codeword(z, codebook); }, min_time, 3); }, 1e3, " ms");
   }
-  row("fused step, vq, batch 256", [&] { return step_seconds(dataset, config, "vq", 256, true, min_time); },
+  row("fused step, vq, batch 256", [&] { return step_seconds(dataset, config, QuantizerKind::vq, 256, true, min_time); },
       1e3, " ms");
   row("autograd step, vq, batch 256",
-      [&] { return step_seconds(dataset, config, "vq", 256, false, min_time); }, 1e3, " ms");
+      [&] { return step_seconds(dataset, config, QuantizerKind::vq, 256, false, min_time); }, 1e3, " ms");
   const at::Tensor x = dataset.X.slice(0, 0, 256).contiguous(), u = dataset.U_k;
   row("x (256, 64) @ U_k (64, 8)", [&] { return median_seconds([&] { at::mm(x, u); }, min_time, 100); },
       1e6, " µs");
@@ -273,7 +267,7 @@ void bench_tools(int threads) {
   const double experiment = time_child(thread_flag + "experiment --quiet --plot '' --out '" +
                                        (folder / "experiment.h5").string() + "'");
   std::filesystem::remove_all(folder, ignored);
-  const auto shown = [](double seconds) { return seconds < 0 ? std::string("failed") : fixed(seconds, 2) + " s"; };
+  const auto shown = [](double seconds) { return seconds < 0 ? std::string("failed") : format_fixed(seconds, 2) + " s"; };
   std::cout << "\n### Tools (wall time, child process, LibTorch start-up included)\n\n"
             << "| command | wall time |\n|---|---|\n"
             << "| `vqvae validate` | " << shown(validate) << " |\n"

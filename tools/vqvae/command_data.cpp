@@ -1,7 +1,8 @@
 // `vqvae data`: writes the linear-Gaussian dataset to HDF5 for Python (h5py) or h5dump.
 #include "commands.h"
-#include "data/gaussian_dataset.h"
-#include "io/dataset_export.h"
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/study/dataset_export.h>
 
 #include <iostream>
 #include <memory>

@@ -3,9 +3,11 @@
 // file with everything, and a plot of distortion vs step made by gnuplot.
 #include "commands.h"
 #include "config_flags.h"
-#include "core/checks.h"
-#include "core/runtime.h"
-#include "evaluation/experiment.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/format.h>
+#include <vqvae/core/runtime.h>
+#include <vqvae/study/experiment.h>
 
 #include <unistd.h>
 
@@ -61,23 +63,25 @@ CommandRunner add_experiment_command(CLI::App& app) {
   sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->seeds < 1) throw_invalid_argument("--seeds", "must be >= 1, got " + std::to_string(flags->seeds));
-    if (flags->epochs < 1) throw_invalid_argument("--epochs", "must be >= 1, got " + std::to_string(flags->epochs));
-    if (flags->steps < 0) throw_invalid_argument("--steps", "must be >= 1, got " + std::to_string(flags->steps));
+    if (flags->seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(flags->seeds));
+    if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
+    if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
     if (flags->eval_every < 0)
-      throw_invalid_argument("--eval-every", "must be >= 1, got " + std::to_string(flags->eval_every));
+      throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
     if (flags->revival_window < 0)
-      throw_invalid_argument("--revival-window", "must be >= 1, got " + std::to_string(flags->revival_window));
+      throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
     if (flags->kmeans_max_iter < 0)
-      throw_invalid_argument("--kmeans-max-iter", "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
-    if (flags->out.empty()) throw_invalid_argument("--out", "must name a file, got ''");
+      throw_invalid_argument(param("kmeans_max_iter"), "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
+    if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
     check_output_folder(flags->out, "--out");
     check_output_folder(flags->plot, "--plot");
     resolve_device(global.device);
     set_threads(config.threads);
 
     ExperimentOptions options;
-    options.inits = split_list(flags->inits);
+    options.inits.clear();
+    for (const std::string& init : split_list(flags->inits))
+      options.inits.push_back(parse_choice(kInitNames, init, param("inits")));
     options.seeds = flags->seeds;
     options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
         .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
@@ -85,11 +89,11 @@ CommandRunner add_experiment_command(CLI::App& app) {
     const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
     auto done = std::make_shared<int64_t>(0);
     if (!flags->quiet) {
-      options.on_run = [total_runs, done](const std::string& init, uint64_t seed, const RunSummary& s) {
+      options.on_run = [total_runs, done](InitKind init, uint64_t seed, const RunSummary& s) {
         ++*done;
-        std::cerr << "[" << *done << "/" << total_runs << "] " << init << " seed " << seed << ": D "
-                  << std::setprecision(4) << s.distortion << " (" << (s.gap_db >= 0 ? "+" : "")
-                  << std::setprecision(3) << s.gap_db << " dB), " << s.dead_codes << " dead" << std::endl;
+        std::cerr << "[" << *done << "/" << total_runs << "] " << to_string(init) << " seed " << seed << ": D "
+                  << format_significant(s.distortion, 4) << " (" << (s.gap_db >= 0 ? "+" : "")
+                  << format_significant(s.gap_db, 3) << " dB), " << s.dead_codes << " dead" << std::endl;
       };
     }
     const auto start = std::chrono::steady_clock::now();
@@ -103,7 +107,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
       else std::cout << "plot: " << problem << "\n";
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << "finished in " << std::fixed << std::setprecision(1) << seconds << " s" << std::endl;
+    std::cout << "finished in " << format_fixed(seconds, 1) << " s" << std::endl;
     return 0;
   };
 }

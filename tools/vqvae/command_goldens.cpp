@@ -2,7 +2,8 @@
 // fixtures/README.md). check: compare the file with what the code computes now (exit 0/1).
 // regen: show what changed, then rewrite atomically; never under CI unless --force.
 #include "commands.h"
-#include "io/goldens.h"
+
+#include <vqvae/harness/goldens.h>
 
 #include <cstdlib>
 #include <iostream>

@@ -3,10 +3,12 @@
 // history (--out HDF5, --csv) and prints the final summary against D(R) (--json: one object).
 #include "commands.h"
 #include "config_flags.h"
-#include "core/checks.h"
-#include "core/runtime.h"
-#include "models/factory.h"
-#include "training/run.h"
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/format.h>
+#include <vqvae/core/runtime.h>
+#include <vqvae/study/factory.h>
+#include <vqvae/study/run.h>
 
 #include <unistd.h>
 
@@ -19,11 +21,7 @@
 namespace vqvae::cli {
 namespace {
 
-std::string number(double value, int precision = 4) {
-  std::ostringstream s;
-  s << std::setprecision(precision) << value;
-  return s.str();
-}
+std::string number(double value, int significant = 4) { return format_significant(value, significant); }
 
 }  // namespace
 
@@ -53,12 +51,12 @@ CommandRunner add_train_command(CLI::App& app) {
   sub->add_flag("--json", flags->json, "Print the final summary as one JSON object");
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->epochs < 1) throw_invalid_argument("--epochs", "must be >= 1, got " + std::to_string(flags->epochs));
-    if (flags->steps < 0) throw_invalid_argument("--steps", "must be >= 1, got " + std::to_string(flags->steps));
+    if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
+    if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
     if (flags->eval_every < 0)
-      throw_invalid_argument("--eval-every", "must be >= 1, got " + std::to_string(flags->eval_every));
+      throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
     if (flags->revival_window < 0)
-      throw_invalid_argument("--revival-window", "must be >= 1, got " + std::to_string(flags->revival_window));
+      throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
     check_output_folder(flags->out, "--out");
     check_output_folder(flags->csv, "--csv");
     resolve_device(global.device);

@@ -2,8 +2,9 @@
 // JSON config file). Exit 0 all pass, 1 a check failed, 2 invalid configuration.
 #include "commands.h"
 #include "config_flags.h"
-#include "core/runtime.h"
-#include "validation/validate.h"
+
+#include <vqvae/core/runtime.h>
+#include <vqvae/harness/validate.h>
 
 #include <unistd.h>
 

@@ -1,28 +1,28 @@
 // Helpers shared by the subcommands.
 #include "commands.h"
 
-#include <unistd.h>
+#include <vqvae/io/atomic_file.h>
 
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 
 namespace vqvae::cli {
 
+std::string flag_of(std::string_view parameter) {
+  std::string flag = "--";
+  for (const char ch : parameter) flag += ch == '_' ? '-' : ch;
+  return flag;
+}
+
 void check_output_folder(const std::string& path, const std::string& flag) {
-  if (path.empty()) return;
-  const size_t slash = path.find_last_of('/');
-  const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string probe = folder + "/.vqvae.write-check.XXXXXX";
-  const int fd = mkstemp(probe.data());
-  if (fd < 0)
-    throw std::runtime_error(flag + ": " + path + ": cannot create a file in folder '" + folder +
-                             "' (missing or not writable)");
-  close(fd);
-  std::remove(probe.c_str());
+  try {
+    check_writable_folder(path);
+  } catch (const IoError& e) {
+    throw IoError(flag + ": " + e.what());
+  }
 }
 
 namespace {

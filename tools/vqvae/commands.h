@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace vqvae::cli {
 
@@ -17,10 +18,14 @@ struct GlobalOptions {
   std::string command_line;     ///< the whole invocation, recorded in files we write
 };
 
-/// The folder of `path` must exist and be writable before any work is done: a temporary file is
-/// created in it and removed (access(2) alone passes as root, whatever the permission bits or
-/// the file system say). Throws std::runtime_error "<flag>: <path>: cannot create a file in
-/// folder '<folder>' (missing or not writable)" (exit 1).
+/// The command-line flag of a library parameter: "codebook_size" -> "--codebook-size". The
+/// library names its parameters (InvalidArgument's param()); the program prints its errors with
+/// this spelling.
+std::string flag_of(std::string_view parameter);
+
+/// The folder of `path` must exist and be writable before any work is done (io's
+/// check_writable_folder). Throws IoError "<flag>: <path>: cannot create a file in folder
+/// '<folder>' (missing or not writable)" (exit 1).
 void check_output_folder(const std::string& path, const std::string& flag);
 
 /// Adds to every integer option of `app` and its subcommands a check that the value fits the

@@ -1,14 +1,17 @@
-// The run-configuration flags shared by `validate`, `train` and `experiment`:
-// --config FILE, then --d --k --n --sigma-noise --seed --codebook-size --quantizer --encoder
-// --decoder --init --init-samples --beta --optimizer --lr --batch-size (and the global --threads).
+// The run-configuration flags shared by `validate`, `train`, `experiment` (and `conform`):
+// --config FILE, then one flag per key of the configuration (RunConfig's for_each_config_field:
+// --d --k --n --sigma-noise --seed --codebook-size --quantizer --encoder --decoder --init
+// --init-samples --beta --optimizer --lr --batch-size; threads is the global --threads).
 // Flags given on the command line override the file, which overrides the defaults.
 #pragma once
 
 #include "commands.h"
-#include "config/run_config.h"
+
+#include <vqvae/study/run_config.h>
 
 #include <functional>
-#include <memory>
+#include <list>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,13 +22,13 @@ class ConfigFlags {
   /// Registers the flags on `command`.
   explicit ConfigFlags(CLI::App* command);
   /// Defaults, then --config FILE, then the flags actually given. Throws InvalidArgument for an
-  /// invalid result (check_config), naming the flag.
+  /// invalid result (check_config), naming the parameter.
   RunConfig resolve(const GlobalOptions& global) const;
 
  private:
-  RunConfig parsed_;
+  RunConfig parsed_;                   // numbers are parsed into it directly
+  std::list<std::string> choice_text_;  // the text of each choice flag (stable addresses)
   std::string config_file_;
-  std::string encoder_ = "pca", decoder_ = "pca";
   std::vector<std::pair<CLI::Option*, std::function<void(RunConfig&)>>> given_;
 };
 

@@ -2,8 +2,9 @@
 //
 // Exit status: 0 success, 1 a check or an operation failed, 2 invalid usage or configuration.
 #include "commands.h"
-#include "core/checks.h"
-#include "core/runtime.h"
+
+#include <vqvae/core/errors.h>
+#include <vqvae/core/runtime.h>
 
 #include <c10/util/Exception.h>
 
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
     vqvae::resolve_device(global.device);  // fail early and clearly
     for (CLI::App* sub : app.get_subcommands()) return runners.at(sub)(global);
   } catch (const vqvae::InvalidArgument& e) {
-    std::cerr << "vqvae: " << e.what() << std::endl;
+    std::cerr << "vqvae: " << e.message(flag_of) << std::endl;  // parameters spelled as flags
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "vqvae: " << first_line(e) << std::endl;

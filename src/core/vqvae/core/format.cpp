@@ -1,0 +1,45 @@
+#include <vqvae/core/format.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace vqvae {
+namespace {
+
+std::string printed(const char* format, int digits, double value) {
+  if (std::isnan(value)) return "nan";  // printf may write "-nan"
+  char buffer[512];                      // %.<d>f of 1e308 needs 310 characters
+  std::snprintf(buffer, sizeof buffer, format, digits, value);
+  return buffer;
+}
+
+}  // namespace
+
+std::string format_significant(double value, int significant) { return printed("%.*g", significant, value); }
+
+std::string format_fixed(double value, int decimals) { return printed("%.*f", decimals, value); }
+
+std::string in_quotes(std::string_view text) {
+  std::string out = "'";
+  for (const char ch : text) {
+    const auto byte = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (byte < 0x20 || byte == 0x7f) {
+          char escape[8];
+          std::snprintf(escape, sizeof escape, "\\u%04x", byte);
+          out += escape;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace vqvae

@@ -1,0 +1,21 @@
+// Number and text formatting for every report, table and message the project prints: one
+// definition of each, so that a number is written the same way wherever it appears. No LibTorch.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vqvae {
+
+/// printf's "%.<significant>g" — what an std::ostream prints by default at that precision
+/// ("0.0001744", "1e+30", "4.7") — with "nan" for every NaN and "inf" / "-inf".
+std::string format_significant(double value, int significant = 6);
+
+/// Fixed point with `decimals` digits after the point ("12.520", "0.05"); "nan", "inf", "-inf".
+std::string format_fixed(double value, int decimals);
+
+/// `text` between single quotes for a one-line message, with control characters escaped as in
+/// JSON ("\n", "\t", "\u0001"), so that a key or value holding a newline cannot break the line.
+std::string in_quotes(std::string_view text);
+
+}  // namespace vqvae

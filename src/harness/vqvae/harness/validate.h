@@ -1,0 +1,64 @@
+// Pre-experiment validation (`vqvae validate`): runs DESIGN.md's behavioural checks on the exact
+// model a RunConfig builds. Every check is a one-line verdict with measured and expected numbers.
+#pragma once
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/study/run_config.h>
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vqvae {
+
+struct CheckResult {
+  enum class Status { passed, failed, skipped };
+  std::string name;
+  Status status = Status::passed;
+  std::string detail;                                   ///< one line: measured vs expected
+  std::vector<std::pair<std::string, double>> numbers;  ///< the measured numbers, for --json
+  double seconds = 0;
+};
+
+struct ValidationReport {
+  RunConfig config;
+  std::vector<CheckResult> checks;
+  double seconds = 0;
+  int count(CheckResult::Status status) const;
+  bool passed() const { return count(CheckResult::Status::failed) == 0; }
+};
+
+/// Builds the model under test; build_model by default. Tests pass broken models through it to
+/// show that the checks can fail.
+using ModelFactory = std::function<VQVAE(const RunConfig&, const GaussianDataset&)>;
+
+struct ValidationOptions {
+  /// Steps of the short training run. 200, not 50: with learned encoders the total loss first
+  /// rises for some tens of steps (the latents grow while the decoder learns) before it falls.
+  int64_t training_steps = 200;
+  /// Golden fixture file to compare against; empty: the check is skipped.
+  std::string fixtures_file;
+  /// How the model under test is built.
+  ModelFactory factory;
+};
+
+/// Runs every check. Throws InvalidArgument (before any work) for an invalid configuration;
+/// a check that throws is reported as failed with the exception's message.
+ValidationReport run_validation(const RunConfig& config, const ValidationOptions& options = {});
+
+/// Aligned table, one line per check (✓ / ✗ / -), then a summary line; ANSI colour when asked.
+std::string format_report_table(const ValidationReport& report, bool colour);
+
+/// The report as JSON: configuration, checks (status, detail, numbers, seconds), totals.
+std::string format_report_json(const ValidationReport& report);
+
+/// `vqvae validate` after parsing: runs the checks, writes the table (or JSON) to `out`, and
+/// returns the exit status: 0 all passed, 1 a check failed. Invalid configurations throw
+/// InvalidArgument (exit 2 in the CLI).
+int run_validate_command(const RunConfig& config, const ValidationOptions& options, bool json,
+                         bool colour, std::ostream& out);
+
+}  // namespace vqvae

@@ -1,0 +1,59 @@
+#include <vqvae/data/gaussian_dataset.h>
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/runtime.h>
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace vqvae {
+
+GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : options_(options) {
+  const char* where = "GaussianDataset";
+  const int64_t d = options.d(), k = options.k(), n = options.n_samples();
+  check_at_least(d, 1, where, "d");
+  check_at_least(k, 1, where, "k");
+  if (k > d)
+    throw_invalid_argument(where, "k must be <= d = " + std::to_string(d) + ", got " +
+                                      std::to_string(k));
+  check_at_least(n, 2, where, "n_samples");  // the covariance divides by n - 1
+  if (!(options.sigma_noise() >= 0) || !std::isfinite(options.sigma_noise()))
+    throw_invalid_argument(where, "sigma_noise must be finite and >= 0, got " +
+                                      std::to_string(options.sigma_noise()));
+
+  at::Generator gen = make_generator(options.seed());
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  // Draw order matters: it is the baseline's, one draw after the other on one generator.
+  at::Tensor A_random = at::randn({d, k}, gen, f32);
+  A = std::get<0>(at::linalg_qr(A_random, "reduced"));
+  at::Tensor B = at::randn({k, k}, gen, f32);
+  Sigma_y = B.matmul(B.t()) + 0.1 * at::eye(k, f32);
+  at::Tensor L = at::linalg_cholesky(Sigma_y);
+  at::Tensor eps = at::empty({n, k}, f32).normal_(0.0, 1.0, gen);
+  Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);  // (k,k)·(n,k,1) -> (n,k)
+  at::Tensor W = at::randn({n, d}, gen, f32) * options.sigma_noise();
+  X = Y.matmul(A.t()) + W;
+
+  // PCA, written as the baseline writes it (not at::cov) to keep the same bits.
+  at::Tensor Xc = X - X.mean(0, /*keepdim=*/true);
+  Sigma_X = Xc.t().matmul(Xc) / static_cast<double>(n - 1);
+  auto [eigenvalues, eigenvectors] = at::linalg_eigh(Sigma_X, "L");
+  at::Tensor order = at::argsort(eigenvalues, /*dim=*/0, /*descending=*/true);
+  at::Tensor top = order.slice(0, 0, k);
+  U_k = eigenvectors.index_select(1, top);
+  eigenvalues_k = eigenvalues.index_select(0, top);
+  z_true = X.matmul(U_k);
+  Sigma_z = U_k.t().matmul(Sigma_X).matmul(U_k);
+  sigma_z_squared = at::diag(Sigma_z).mean().item<double>();
+  signal_variance = at::diag(A.matmul(Sigma_y).matmul(A.t())).mean().item<double>();
+  snr = signal_variance / (options.sigma_noise() * options.sigma_noise() + 1e-10);
+}
+
+at::Tensor GaussianDataset::get_initialization_batch(int64_t n) const {
+  check_at_least(n, 1, "GaussianDataset::get_initialization_batch", "n");
+  return X.slice(0, 0, std::min(n, options_.n_samples())).matmul(U_k);
+}
+
+}  // namespace vqvae

@@ -1,0 +1,52 @@
+// Codebook and quantization metrics of the baseline (src/evaluation/), and the Shannon bound of
+// the latents a codebook quantizes.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace vqvae {
+
+/// Usage of each codeword in a batch of assignments.
+struct CodebookUsage {
+  at::Tensor usage;      ///< (n) fraction of samples assigned to each codeword, sums to 1
+  double entropy = 0;    ///< −Σ p log p, nats (0 log 0 = 0)
+  double perplexity = 0; ///< exp(entropy): the effective number of codewords in use
+  int64_t dead_codes = 0;///< codewords with usage < 1e-4
+  double min_usage = 0;
+  double max_usage = 0;
+  double std_usage = 0;  ///< unbiased standard deviation of usage over the n codewords
+};
+
+/// indices (B) int64 in [0, n) -> usage statistics. Throws for B = 0, n < 1 or an index out of range.
+CodebookUsage codebook_usage(const at::Tensor& indices, int64_t codebook_size);
+
+/// mean over all elements of (z − z_q)², z and z_q (B, k).
+double quantization_error(const at::Tensor& z, const at::Tensor& z_q);
+
+struct CodebookGeometry {
+  double mean_norm = 0;               ///< mean ‖c_j‖
+  double std_norm = 0;                ///< unbiased std of ‖c_j‖ (0 for n = 1)
+  double mean_pairwise_distance = 0;  ///< mean ‖c_i − c_j‖ over i < j (0 for n = 1)
+};
+
+/// codebook (n, k) -> norms and spread.
+CodebookGeometry codebook_geometry(const at::Tensor& codebook);
+
+/// The latent source a codebook of n codewords quantizes, and its Shannon bound.
+struct LatentBound {
+  std::vector<double> eigenvalues;  ///< (k) of the unbiased covariance of z, descending
+  double latent_variance = 0;       ///< Σ eigenvalues = total variance of z
+  double rate_bits = 0;             ///< R = log2(n) bits per vector
+  double distortion_rate = 0;       ///< D(R) by reverse water-filling (gaussian_distortion_rate)
+};
+
+/// z (N, k), N >= 2 -> the eigenvalues of its covariance and D(log2 n) (float64 throughout).
+LatentBound latent_distortion_rate(const at::Tensor& z, int64_t codebook_size);
+
+/// 10 log10(distortion / bound) dB; +inf when bound is 0 and distortion is not.
+double gap_db(double distortion, double bound);
+
+}  // namespace vqvae

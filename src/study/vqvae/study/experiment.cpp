@@ -1,0 +1,314 @@
+#include <vqvae/study/experiment.h>
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/format.h>
+#include <vqvae/evaluation/metrics.h>
+#include <vqvae/initialization/codebook_init.h>
+#include <vqvae/io/atomic_file.h>
+#include <vqvae/io/hdf5_file.h>
+#include <vqvae/io/provenance.h>
+#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/study/factory.h>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+
+namespace vqvae {
+
+std::vector<InitKind> all_inits() {
+  std::vector<InitKind> inits;
+  for (const auto& entry : kInitNames) inits.push_back(entry.value);
+  return inits;
+}
+
+MeanStd mean_std(const std::vector<double>& values) {
+  MeanStd out;
+  if (values.empty()) return out;
+  for (double v : values) out.mean += v;
+  out.mean /= static_cast<double>(values.size());
+  if (values.size() > 1) {
+    double sum = 0;
+    for (double v : values) sum += (v - out.mean) * (v - out.mean);
+    out.std = std::sqrt(sum / static_cast<double>(values.size() - 1));
+  }
+  return out;
+}
+
+ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options) {
+  const char* where = "run_experiment";
+  check_config(config);
+  if (options.seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(options.seeds));
+  if (options.inits.empty()) throw_invalid_argument(param("inits"), "must name at least one init, got none");
+  for (const InitKind init : options.inits) {
+    RunConfig probe = config;
+    probe.init = init;
+    check_config(probe);  // e.g. kmeans needs init_samples >= codebook_size
+  }
+  check_at_least(options.kmeans_n_init, 1, where, "kmeans_n_init");
+  check_at_least(options.kmeans_max_iter, 0, where, "kmeans_max_iter");
+  if (config.codebook_size > config.n)
+    throw_invalid_argument(param("codebook_size"), "must be <= " + param("n") + " = " + std::to_string(config.n) +
+                                                  " for the k-means reference, got " +
+                                                  std::to_string(config.codebook_size));
+
+  const GaussianDataset dataset = make_dataset(config);
+  ExperimentResult result;
+  result.config = config;
+  for (int64_t i = 0; i < options.seeds; ++i) result.seeds.push_back(config.seed + static_cast<uint64_t>(i));
+  const int64_t N = config.n, batch = std::min(config.batch_size, N);
+  const int64_t steps_per_epoch = (N + batch - 1) / batch;
+  const TrainingRunOptions& t = options.training;
+  result.total_steps = t.steps() > 0 ? t.steps() : t.epochs() * steps_per_epoch;
+  result.eval_every = t.eval_every() > 0 ? t.eval_every() : steps_per_epoch;
+  result.revive_dead_codes = t.revive_dead_codes();
+  result.revival_window = t.revival_window() > 0 ? t.revival_window() : steps_per_epoch;
+  result.kmeans_max_iter = options.kmeans_max_iter;
+  result.kmeans_n_init = options.kmeans_n_init;
+
+  // The latents every codebook quantizes: those of the initial model of config.seed (for the
+  // frozen PCA encoder, X U_k for every run).
+  at::Tensor z;
+  {
+    c10::NoGradGuard no_grad;
+    z = build_model(config, dataset)->encode(dataset.X).detach().contiguous();
+  }
+  result.bound = latent_distortion_rate(z, config.codebook_size);
+
+  for (const InitKind init : options.inits) {
+    InitStudy study;
+    study.init = init;
+    for (uint64_t seed : result.seeds) {
+      RunConfig run_config = config;
+      run_config.init = init;
+      run_config.seed = seed;  // codebook draw; the dataset stays config.seed's
+      TrainingRunOptions run_options = t;
+      run_options.shuffle_seed(std::nullopt).on_step(nullptr).on_eval(nullptr);
+      TrainingRunResult run = run_training(build_model(run_config, dataset), dataset.X, run_config, run_options);
+      study.initial_distortion.push_back(run.history.front().distortion);
+      study.final_distortion.push_back(run.summary.distortion);
+      study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
+      study.steps_to_within_10_percent.push_back(static_cast<double>(run.summary.steps_to_within_10_percent));
+      study.revived.push_back(static_cast<double>(run.summary.revived));
+      if (options.on_run) options.on_run(init, seed, run.summary);
+      study.runs.push_back(std::move(run));
+    }
+    const auto& first = study.runs.front().history;
+    for (size_t e = 0; e < first.size(); ++e) {
+      double sum = 0;
+      for (const auto& run : study.runs) sum += run.history[e].distortion;
+      study.steps.push_back(static_cast<double>(first[e].step));
+      study.mean_distortion.push_back(sum / static_cast<double>(study.runs.size()));
+    }
+    result.inits.push_back(std::move(study));
+  }
+
+  // k-means on the whole dataset's latents, no gradient training: one k-means++/Lloyd per seed.
+  for (uint64_t seed : result.seeds) {
+    const at::Tensor centres = kmeans_init(
+        config.codebook_size, z.size(1), z,
+        KMeansOptions().n_init(options.kmeans_n_init).max_iter(options.kmeans_max_iter).seed(seed));
+    const at::Tensor indices = nearest_codeword(z, centres.to(z.scalar_type()));
+    const at::Tensor q = centres.to(at::kDouble).index_select(0, indices);
+    result.kmeans_distortion.push_back((z.to(at::kDouble) - q).pow(2).sum(1).mean().item<double>());
+    result.kmeans_dead_codes.push_back(
+        static_cast<double>(codebook_usage(indices, config.codebook_size).dead_codes));
+  }
+  return result;
+}
+
+namespace {
+
+std::string signed_db(double value) {
+  if (!std::isfinite(value)) return "inf";
+  return (value >= 0 ? "+" : "") + format_fixed(value, 2) + " dB";
+}
+
+std::string pad(const std::string& text, size_t width) {
+  // Width in characters, counting the UTF-8 "±" as one.
+  size_t length = 0;
+  for (unsigned char c : text) length += (c & 0xC0) != 0x80;
+  return text + std::string(width > length ? width - length : 1, ' ');
+}
+
+}  // namespace
+
+std::string format_experiment_table(const ExperimentResult& r) {
+  const RunConfig& c = r.config;
+  const double bound = r.bound.distortion_rate;
+  std::ostringstream out;
+  out << "R(D)-initialisation study: d=" << c.d << " k=" << c.k << " n=" << c.n
+      << " sigma=" << format_significant(c.sigma_noise) << ", " << c.codebook_size
+      << " codewords (R = " << format_fixed(r.bound.rate_bits, 2) << " bits), " << to_string(c.quantizer)
+      << ", " << to_string(c.optimizer) << " lr " << format_significant(c.lr) << ", batch " << c.batch_size << ", "
+      << r.total_steps << " steps, " << r.seeds.size() << " seeds\n";
+  out << "latent variance " << format_fixed(r.bound.latent_variance, 3) << ", D(R) = " << format_fixed(bound, 3)
+      << (r.revive_dead_codes ? ", dead-code revival on (window " + std::to_string(r.revival_window) + " steps)"
+                              : "")
+      << "\n\n";
+  const std::vector<size_t> w = {32, 18, 13, 12, 15};
+  std::string header = pad("init", w[0]) + pad("D final", w[1]) + pad("gap to D(R)", w[2]) +
+                       pad("dead codes", w[3]) + pad("steps to 10%", w[4]) + (r.revive_dead_codes ? "revived" : "");
+  header.erase(header.find_last_not_of(' ') + 1);
+  out << header << "\n";
+  const auto row = [&](const std::string& name, const std::vector<double>& distortion,
+                       const std::vector<double>& dead, const std::string& steps, const std::string& revived) {
+    const MeanStd d = mean_std(distortion);
+    std::string line = pad(name, w[0]) + pad(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
+                       pad(signed_db(gap_db(d.mean, bound)), w[2]) + pad(format_fixed(mean_std(dead).mean, 1), w[3]) +
+                       pad(steps, w[4]) + revived;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << "\n";
+  };
+  for (const InitStudy& s : r.inits)
+    row(to_string(s.init), s.final_distortion, s.dead_codes, format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
+        r.revive_dead_codes ? format_fixed(mean_std(s.revived).mean, 1) : "");
+  out << "reference rows (no gradient training):\n";
+  for (const InitStudy& s : r.inits) {
+    std::vector<double> initial_dead;
+    for (const auto& run : s.runs) initial_dead.push_back(static_cast<double>(run.history.front().dead_codes));
+    row(std::string(to_string(s.init)) + ", initial codebook", s.initial_distortion, initial_dead, "-", "");
+  }
+  row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
+  out << pad("D(R) bound", w[0]) << pad(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
+  return out.str();
+}
+
+void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, const std::string& command) {
+  Hdf5Writer file(path);
+  file.create_group("runs");
+  for (const InitStudy& s : r.inits) {
+    const std::string base = std::string("runs/") + to_string(s.init);
+    file.create_group(base);
+    file.write_tensor(base + "/initial_distortion", at::tensor(s.initial_distortion, at::kDouble));
+    file.write_tensor(base + "/final_distortion", at::tensor(s.final_distortion, at::kDouble));
+    file.write_tensor(base + "/dead_codes", at::tensor(s.dead_codes, at::kDouble));
+    file.write_tensor(base + "/steps_to_within_10_percent", at::tensor(s.steps_to_within_10_percent, at::kDouble));
+    file.write_tensor(base + "/revived", at::tensor(s.revived, at::kDouble));
+    file.write_tensor(base + "/steps", at::tensor(s.steps, at::kDouble));
+    file.write_tensor(base + "/mean_distortion", at::tensor(s.mean_distortion, at::kDouble));
+    const MeanStd d = mean_std(s.final_distortion);
+    file.write_attribute(base, "final_distortion_mean", d.mean);
+    file.write_attribute(base, "final_distortion_std", d.std);
+    file.write_attribute(base, "gap_db", gap_db(d.mean, r.bound.distortion_rate));
+    for (size_t i = 0; i < s.runs.size(); ++i) {
+      const std::string run = base + "/seed_" + std::to_string(r.seeds[i]);
+      file.create_group(run + "/history");
+      for (const auto& [name, values] : history_columns(s.runs[i].history))
+        file.write_tensor(run + "/history/" + name, at::tensor(values, at::kDouble));
+      file.write_tensor(run + "/initial_codebook", s.runs[i].initial_codebook);
+      file.write_tensor(run + "/codebook", s.runs[i].codebook);
+      file.write_attribute(run, "seed", static_cast<int64_t>(r.seeds[i]));
+      file.write_attribute(run, "distortion", s.runs[i].summary.distortion);
+      file.write_attribute(run, "gap_db", s.runs[i].summary.gap_db);
+      file.write_attribute(run, "dead_codes", s.runs[i].summary.dead_codes);
+      file.write_attribute(run, "revived", s.runs[i].summary.revived);
+    }
+  }
+  file.create_group("kmeans");
+  file.write_tensor("kmeans/distortion", at::tensor(r.kmeans_distortion, at::kDouble));
+  file.write_tensor("kmeans/dead_codes", at::tensor(r.kmeans_dead_codes, at::kDouble));
+  file.write_attribute("kmeans", "max_iter", r.kmeans_max_iter);
+  file.write_attribute("kmeans", "n_init", r.kmeans_n_init);
+  file.write_tensor("eigenvalues", at::tensor(r.bound.eigenvalues, at::kDouble));
+  file.write_tensor("seeds", at::tensor(std::vector<int64_t>(r.seeds.begin(), r.seeds.end()), at::kLong));
+  file.write_attribute("/", "distortion_rate_bound", r.bound.distortion_rate);
+  file.write_attribute("/", "latent_variance", r.bound.latent_variance);
+  file.write_attribute("/", "rate_bits", r.bound.rate_bits);
+  write_config_attributes(file, r.config);
+  std::string inits;
+  for (const InitStudy& s : r.inits) inits += (inits.empty() ? "" : ",") + std::string(to_string(s.init));
+  file.write_attribute("/", "inits", inits);
+  file.write_attribute("/", "total_steps", r.total_steps);
+  file.write_attribute("/", "eval_every", r.eval_every);
+  file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(r.revive_dead_codes));
+  file.write_attribute("/", "revival_window", r.revival_window);
+  write_provenance(file, command);
+  file.commit();
+}
+
+std::string plot_experiment(const std::string& path, const ExperimentResult& r) {
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+    return "gnuplot not found (apt-get install gnuplot-nox): plot skipped";
+  if (r.inits.empty()) return "nothing to plot";
+  char folder_template[] = "/tmp/vqvae-plot-XXXXXX";
+  const char* folder = mkdtemp(folder_template);
+  if (!folder) return "cannot create a temporary folder: plot skipped";
+  const std::string dir = folder;
+  const std::string data = dir + "/distortion.dat", script = dir + "/plot.gp", log = dir + "/gnuplot.log";
+  const auto cleanup = [&] {
+    for (const std::string& file : {data, script, log}) std::remove(file.c_str());
+    rmdir(dir.c_str());
+  };
+  std::unique_ptr<AtomicFile> image;
+  try {
+    image = std::make_unique<AtomicFile>(path);
+  } catch (const IoError& e) {
+    cleanup();
+    return e.what();
+  }
+  {
+    std::ofstream out(data);
+    out << "# step";
+    for (const InitStudy& s : r.inits) out << " " << to_string(s.init);
+    out << "\n" << std::setprecision(10);
+    for (size_t e = 0; e < r.inits.front().steps.size(); ++e) {
+      out << r.inits.front().steps[e];
+      for (const InitStudy& s : r.inits) out << " " << s.mean_distortion[e];
+      out << "\n";
+    }
+  }
+  const bool svg = path.size() >= 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+  const auto gnuplot_quoted = [](const std::string& s) {
+    std::string q = "'";
+    for (char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
+    return q + "'";
+  };
+  {
+    std::ofstream out(script);
+    out << (svg ? "set terminal svg size 800,500 dynamic noenhanced background rgb 'white'\n"
+                : "set terminal pngcairo size 800,500 noenhanced font 'sans,10'\n");
+    out << "set output " << gnuplot_quoted(image->temporary_path()) << "\n";
+    out << "set title 'Distortion vs step (mean of " << r.seeds.size() << " seeds), "
+        << r.config.codebook_size << " codewords, k = " << r.config.k << "'\n";
+    out << "set xlabel 'training step'\nset ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
+    out << "set logscale y\nset grid\nset key top right\n";
+    out << std::setprecision(10);
+    const double kmeans = mean_std(r.kmeans_distortion).mean;
+    out << "set yrange [" << 0.8 * r.bound.distortion_rate << ":*]\n";
+    const char* colours[] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
+    out << "plot ";
+    for (size_t i = 0; i < r.inits.size(); ++i)
+      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << colours[i % 6]
+          << "' title " << gnuplot_quoted(to_string(r.inits[i].init)) << ", ";
+    out << kmeans << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
+    out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'red' title 'D(R)'\n";
+  }
+  const std::string command = "gnuplot " + gnuplot_quoted(script) + " > " + gnuplot_quoted(log) + " 2>&1";
+  std::string message;
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream in(log);
+    std::string line;
+    std::getline(in, line);
+    message = "gnuplot failed: " + line;
+  } else {
+    try {
+      image->commit();
+    } catch (const IoError& e) {
+      message = e.what();
+    }
+  }
+  cleanup();
+  return message;
+}
+
+}  // namespace vqvae

@@ -1,0 +1,93 @@
+// The R(D)-initialisation study (`vqvae experiment`, DESIGN.md "Idea 7"): several codebook
+// initialisations × several seeds trained on the same data, against two references computed in
+// the same run — each initial codebook alone (no training) and k-means (Lloyd, k-means++
+// seeding) with no gradient training — and the Gaussian bound D(R), R = log2(n).
+#pragma once
+
+#include <vqvae/study/run.h>
+#include <vqvae/study/run_config.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vqvae {
+
+/// The five initialisations of RunConfig::init, in kInitNames's order.
+std::vector<InitKind> all_inits();
+
+/// Called after each training run (progress reporting).
+using RunCallback = std::function<void(InitKind init, uint64_t seed, const RunSummary& summary)>;
+
+struct ExperimentOptions {
+  /// Initialisations to compare.
+  std::vector<InitKind> inits = all_inits();
+  /// Runs per initialisation: seeds config.seed, config.seed + 1, ... The dataset is always
+  /// drawn with config.seed (the same data for every run); seed s draws the codebook (as
+  /// RunConfig::seed = s) and the batch order / revival draws (TrainingRunOptions default).
+  int64_t seeds = 5;
+  /// Epochs, steps, evaluation interval and revival of every run (its shuffle_seed is ignored).
+  TrainingRunOptions training;
+  /// k-means reference: Lloyd iterations and restarts per seed, on the whole dataset's latents.
+  int64_t kmeans_max_iter = 100;
+  int64_t kmeans_n_init = 1;
+  RunCallback on_run = nullptr;
+};
+
+/// mean and unbiased standard deviation (0 for a single value).
+struct MeanStd {
+  double mean = 0;
+  double std = 0;
+};
+MeanStd mean_std(const std::vector<double>& values);
+
+/// The runs of one initialisation, in seed order.
+struct InitStudy {
+  InitKind init = InitKind::uniform;
+  std::vector<TrainingRunResult> runs;
+  std::vector<double> initial_distortion;   ///< the untrained codebook, per seed
+  std::vector<double> final_distortion;
+  std::vector<double> dead_codes;           ///< at the end
+  std::vector<double> steps_to_within_10_percent;
+  std::vector<double> revived;
+  std::vector<double> steps;                ///< evaluated steps (the same for every seed)
+  std::vector<double> mean_distortion;      ///< distortion at those steps, mean over seeds
+};
+
+struct ExperimentResult {
+  RunConfig config;
+  std::vector<uint64_t> seeds;
+  int64_t total_steps = 0;
+  int64_t eval_every = 0;
+  bool revive_dead_codes = false;
+  int64_t revival_window = 0;
+  int64_t kmeans_max_iter = 0, kmeans_n_init = 0;
+  LatentBound bound;                        ///< of the latents of the initial model (config.seed)
+  std::vector<InitStudy> inits;
+  std::vector<double> kmeans_distortion;    ///< per seed
+  std::vector<double> kmeans_dead_codes;
+};
+
+/// Runs the study. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no
+/// init, kmeans_max_iter < 0, kmeans_n_init < 1, or codebook_size > n (k-means row).
+ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options = {});
+
+/// The table: per init, D final mean ± std, gap to D(R) (dB, of the mean), dead codes, steps to
+/// within 10 % of the final D (and revived codes when revival is on); then the reference rows:
+/// each untrained initial codebook, k-means, and D(R) itself.
+std::string format_experiment_table(const ExperimentResult& result);
+
+/// One HDF5 file: /runs/<init>/seed_<s>/history/<metric>, per-init summaries, /kmeans, the
+/// eigenvalues, D(R), and the full configuration, options and versions as attributes. The same
+/// seeds and threads give identical numbers. Atomic (Hdf5Writer).
+void write_experiment_hdf5(const std::string& path, const ExperimentResult& result,
+                           const std::string& command);
+
+/// Plots mean distortion vs step per init, with the D(R) and k-means lines, by running gnuplot
+/// on a data file and script in a temporary folder; PNG (pngcairo) or SVG by `path`'s extension.
+/// Returns "" on success, else a one-line reason (gnuplot missing or failed); never throws for
+/// a missing gnuplot.
+std::string plot_experiment(const std::string& path, const ExperimentResult& result);
+
+}  // namespace vqvae

@@ -1,0 +1,23 @@
+// Builds the model a RunConfig describes, on a given dataset.
+#pragma once
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/study/run_config.h>
+
+namespace vqvae {
+
+/// The dataset of a configuration: GaussianDataset(d, k, sigma_noise, n, seed).
+GaussianDataset make_dataset(const RunConfig& config);
+
+/// The initial codebook (codebook_size, k) of `config.init`, computed from the first
+/// config.init_samples latents of the dataset (the seed's get_initialization_batch(500)),
+/// drawn with config.seed.
+at::Tensor make_codebook(const RunConfig& config, const GaussianDataset& dataset);
+
+/// encoder (PCA on dataset.U_k, or learned, frozen or trainable), quantizer (vq | rotation |
+/// projection) with make_codebook's codebook, decoder; seeds derived from config.seed.
+/// Throws InvalidArgument (via check_config) for an invalid configuration.
+VQVAE build_model(const RunConfig& config, const GaussianDataset& dataset);
+
+}  // namespace vqvae

@@ -1,0 +1,279 @@
+#include <vqvae/study/run.h>
+
+#include <vqvae/core/checks.h>
+#include <vqvae/core/format.h>
+#include <vqvae/core/runtime.h>
+#include <vqvae/io/atomic_file.h>
+#include <vqvae/io/hdf5_file.h>
+#include <vqvae/io/provenance.h>
+#include <vqvae/study/factory.h>
+#include <vqvae/training/losses.h>
+#include <vqvae/training/trainer.h>
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace vqvae {
+namespace {
+
+// The shuffle / revival seed of a run when none is given: a fixed odd-constant mix of
+// config.seed, so that it differs from the codebook's draw (which uses config.seed itself).
+uint64_t derived_shuffle_seed(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ULL + 0x5EEDULL; }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::vector<double>>> history_columns(
+    const std::vector<EvalRecord>& history) {
+  std::vector<std::pair<std::string, std::vector<double>>> columns;
+  const auto column = [&](const char* name, auto getter) {
+    std::vector<double> values;
+    values.reserve(history.size());
+    for (const EvalRecord& r : history) values.push_back(static_cast<double>(getter(r)));
+    columns.emplace_back(name, std::move(values));
+  };
+#define VQVAE_COLUMN(field) column(#field, [](const EvalRecord& r) { return r.field; })
+  VQVAE_COLUMN(step);
+  VQVAE_COLUMN(epoch);
+  VQVAE_COLUMN(loss_total);
+  VQVAE_COLUMN(loss_recon);
+  VQVAE_COLUMN(loss_codebook);
+  VQVAE_COLUMN(loss_commitment);
+  VQVAE_COLUMN(distortion);
+  VQVAE_COLUMN(quantization_error);
+  VQVAE_COLUMN(perplexity);
+  VQVAE_COLUMN(entropy);
+  VQVAE_COLUMN(rate_bits);
+  VQVAE_COLUMN(dead_codes);
+  VQVAE_COLUMN(codes_used);
+  VQVAE_COLUMN(min_usage);
+  VQVAE_COLUMN(max_usage);
+  VQVAE_COLUMN(std_usage);
+  VQVAE_COLUMN(codebook_mean_norm);
+  VQVAE_COLUMN(codebook_std_norm);
+  VQVAE_COLUMN(codebook_mean_pairwise_distance);
+  VQVAE_COLUMN(revived);
+#undef VQVAE_COLUMN
+  return columns;
+}
+
+EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta) {
+  c10::NoGradGuard no_grad;
+  const VQVAEOutput out = model->forward(x);
+  const LossOutput loss = vqvae_loss(x, out.x_recon, out.z, out.z_q, out.z_q_hard, beta);
+  EvalRecord r;
+  r.loss_total = loss.total_value;
+  r.loss_recon = loss.recon;
+  r.loss_codebook = loss.codebook;
+  r.loss_commitment = loss.commitment;
+  const at::Tensor difference = (out.z - out.z_q_hard).to(at::kDouble);
+  r.distortion = difference.pow(2).sum(1).mean().item<double>();
+  r.quantization_error = quantization_error(out.z, out.z_q);
+  const int64_t n = model->quantizer()->codebook_size();
+  const CodebookUsage usage = codebook_usage(out.indices, n);
+  r.perplexity = usage.perplexity;
+  r.entropy = usage.entropy;
+  r.rate_bits = usage.entropy / std::log(2.0);
+  r.dead_codes = usage.dead_codes;
+  r.codes_used = (usage.usage > 0).sum().item<int64_t>();
+  r.min_usage = usage.min_usage;
+  r.max_usage = usage.max_usage;
+  r.std_usage = usage.std_usage;
+  const CodebookGeometry geometry = codebook_geometry(model->quantizer()->codebook);
+  r.codebook_mean_norm = geometry.mean_norm;
+  r.codebook_std_norm = geometry.std_norm;
+  r.codebook_mean_pairwise_distance = geometry.mean_pairwise_distance;
+  return r;
+}
+
+int64_t steps_to_within(const std::vector<EvalRecord>& history, double fraction) {
+  if (history.empty()) return 0;
+  const double target = (1.0 + fraction) * history.back().distortion;
+  for (const EvalRecord& r : history)
+    if (r.distortion <= target) return r.step;
+  return history.back().step;
+}
+
+TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig& config,
+                               const TrainingRunOptions& options) {
+  const char* where = "run_training";
+  if (!model) throw_invalid_argument(where, "model must not be null, got null");
+  check_shape(x, where, "x", {-1, -1}, "(N, d)");
+  check_at_least(x.size(0), 2, where, "samples N");
+  check_at_least(config.batch_size, 1, where, param("batch_size").c_str());
+  if (options.steps() < 0)
+    throw_invalid_argument(param("steps"), "must be >= 0, got " + std::to_string(options.steps()));
+  if (options.steps() == 0 && options.epochs() < 1)
+    throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(options.epochs()));
+  if (options.eval_every() < 0)
+    throw_invalid_argument(param("eval_every"), "must be >= 0, got " + std::to_string(options.eval_every()));
+  if (options.revival_window() < 0)
+    throw_invalid_argument(param("revival_window"), "must be >= 0, got " +
+                                                        std::to_string(options.revival_window()));
+
+  const int64_t N = x.size(0);
+  const int64_t batch = std::min(config.batch_size, N);
+  const int64_t steps_per_epoch = ceil_div(N, batch);
+  const int64_t total_steps = options.steps() > 0 ? options.steps() : options.epochs() * steps_per_epoch;
+  const int64_t eval_every = options.eval_every() > 0 ? options.eval_every() : steps_per_epoch;
+  const int64_t window = options.revival_window() > 0 ? options.revival_window() : steps_per_epoch;
+  at::Generator generator =
+      make_generator(options.shuffle_seed().value_or(derived_shuffle_seed(config.seed)));
+
+  // Revival reads each step's latents and assignments from the Trainer (last_latents,
+  // last_indices): no custom loss, so the default model takes the fused step.
+  Trainer trainer(model, TrainerOptions().optimizer(config.optimizer).lr(config.lr));
+  const at::Tensor& codebook = model->quantizer()->codebook;
+  const int64_t n = codebook.size(0);
+
+  TrainingRunResult result;
+  result.initial_codebook = codebook.detach().clone();
+  std::vector<int64_t> last_used(static_cast<size_t>(n), 0);  // step of last use or revival
+  int64_t revived = 0;
+
+  const auto evaluate = [&](int64_t step) {
+    EvalRecord record = evaluate_model(model, x, config.beta);
+    record.step = step;
+    record.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
+    record.revived = revived;
+    result.history.push_back(record);
+    if (options.on_eval()) options.on_eval()(record, total_steps);
+  };
+
+  evaluate(0);
+  at::Tensor order;
+  for (int64_t step = 1; step <= total_steps; ++step) {
+    const int64_t position = (step - 1) % steps_per_epoch;
+    if (position == 0) order = at::randperm(N, generator, at::TensorOptions().dtype(at::kLong));
+    const at::Tensor rows = order.slice(0, position * batch, std::min(N, (position + 1) * batch));
+    const LossOutput loss = trainer.train_step(x.index_select(0, rows), config.beta);
+
+    if (options.revive_dead_codes()) {
+      // References, not copies: a copy held across steps would make the fused step allocate.
+      const at::Tensor& step_z = trainer.last_latents();
+      const at::Tensor& step_indices = trainer.last_indices();
+      const at::Tensor used = at::bincount(step_indices, {}, n).contiguous();
+      const int64_t* counts = used.data_ptr<int64_t>();
+      std::vector<int64_t> dead;
+      for (int64_t j = 0; j < n; ++j) {
+        if (counts[j] > 0) last_used[j] = step;
+        else if (step - last_used[j] >= window) dead.push_back(j);
+      }
+      if (!dead.empty()) {
+        c10::NoGradGuard no_grad;
+        const at::Tensor dead_rows = at::tensor(dead, at::kLong);
+        const at::Tensor picks = at::randint(step_z.size(0), {static_cast<int64_t>(dead.size())},
+                                             generator, at::TensorOptions().dtype(at::kLong));
+        codebook.index_copy_(0, dead_rows, step_z.index_select(0, picks).to(codebook.scalar_type()));
+        for (int64_t j : dead) last_used[j] = step;
+        revived += static_cast<int64_t>(dead.size());
+      }
+    }
+    if (step % eval_every == 0 || step == total_steps) evaluate(step);
+    if (options.on_step())
+      options.on_step()(step, total_steps, loss.total_value, loss.recon, loss.codebook, loss.commitment);
+  }
+
+  result.codebook = codebook.detach().clone();
+  at::Tensor z;
+  {
+    c10::NoGradGuard no_grad;
+    z = model->encode(x);
+  }
+  const LatentBound bound = latent_distortion_rate(z, n);
+  const EvalRecord& last = result.history.back();
+  RunSummary& s = result.summary;
+  s.distortion = last.distortion;
+  s.latent_variance = bound.latent_variance;
+  s.distortion_over_variance = bound.latent_variance > 0 ? last.distortion / bound.latent_variance : 0.0;
+  s.rate_bits = bound.rate_bits;
+  s.distortion_rate_bound = bound.distortion_rate;
+  s.gap_db = gap_db(last.distortion, bound.distortion_rate);
+  s.perplexity = last.perplexity;
+  s.dead_codes = last.dead_codes;
+  s.codes_used = last.codes_used;
+  s.revived = revived;
+  s.steps = total_steps;
+  s.steps_to_within_10_percent = steps_to_within(result.history, 0.1);
+  s.eigenvalues = bound.eigenvalues;
+  return result;
+}
+
+TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& dataset,
+                               const TrainingRunOptions& options) {
+  return run_training(build_model(config, dataset), dataset.X, config, options);
+}
+
+std::string summary_to_json(const RunSummary& s) {
+  nlohmann::ordered_json j;
+  j["distortion"] = s.distortion;
+  j["latent_variance"] = s.latent_variance;
+  j["distortion_over_variance"] = s.distortion_over_variance;
+  j["rate_bits"] = s.rate_bits;
+  j["distortion_rate_bound"] = s.distortion_rate_bound;
+  j["gap_db"] = s.gap_db;
+  j["perplexity"] = s.perplexity;
+  j["dead_codes"] = s.dead_codes;
+  j["codes_used"] = s.codes_used;
+  j["revived"] = s.revived;
+  j["steps"] = s.steps;
+  j["steps_to_within_10_percent"] = s.steps_to_within_10_percent;
+  j["eigenvalues"] = s.eigenvalues;
+  return j.dump(2);
+}
+
+void write_training_hdf5(const std::string& path, const TrainingRunResult& result,
+                         const RunConfig& config, const TrainingRunOptions& options,
+                         const std::string& command) {
+  Hdf5Writer file(path);
+  file.create_group("history");
+  for (const auto& [name, values] : history_columns(result.history))
+    file.write_tensor("history/" + name, at::tensor(values, at::kDouble));
+  file.write_tensor("eigenvalues", at::tensor(result.summary.eigenvalues, at::kDouble));
+  file.write_tensor("initial_codebook", result.initial_codebook);
+  file.write_tensor("codebook", result.codebook);
+  file.create_group("summary");
+  const RunSummary& s = result.summary;
+  file.write_attribute("summary", "distortion", s.distortion);
+  file.write_attribute("summary", "latent_variance", s.latent_variance);
+  file.write_attribute("summary", "distortion_over_variance", s.distortion_over_variance);
+  file.write_attribute("summary", "rate_bits", s.rate_bits);
+  file.write_attribute("summary", "distortion_rate_bound", s.distortion_rate_bound);
+  file.write_attribute("summary", "gap_db", s.gap_db);
+  file.write_attribute("summary", "perplexity", s.perplexity);
+  file.write_attribute("summary", "dead_codes", s.dead_codes);
+  file.write_attribute("summary", "codes_used", s.codes_used);
+  file.write_attribute("summary", "revived", s.revived);
+  file.write_attribute("summary", "steps", s.steps);
+  file.write_attribute("summary", "steps_to_within_10_percent", s.steps_to_within_10_percent);
+  write_config_attributes(file, config);
+  write_provenance(file, command);
+  file.write_attribute("/", "epochs", options.epochs());
+  file.write_attribute("/", "steps", s.steps);
+  file.write_attribute("/", "eval_every", options.eval_every());
+  file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(options.revive_dead_codes()));
+  file.write_attribute("/", "revival_window", options.revival_window());
+  file.commit();
+}
+
+void write_history_csv(const std::string& path, const std::vector<EvalRecord>& history) {
+  const auto columns = history_columns(history);
+  std::string csv;
+  for (size_t c = 0; c < columns.size(); ++c) csv += (c ? "," : "") + columns[c].first;
+  csv += "\n";
+  for (size_t row = 0; row < history.size(); ++row) {
+    for (size_t c = 0; c < columns.size(); ++c)
+      csv += (c ? "," : "") + format_significant(columns[c].second[row], 10);
+    csv += "\n";
+  }
+  write_file_atomically(path, csv);
+}
+
+// Revival note: the optimizer's state (Adam moments) of a revived codeword is kept; a dead
+// codeword received no gradient during the window, so its moments have decayed towards zero.
+
+}  // namespace vqvae

@@ -1,0 +1,134 @@
+// A whole training run (`vqvae train`): epochs or steps over the dataset in seeded random
+// order, periodic evaluation on the whole dataset (every metric of DESIGN.md), optional
+// dead-code revival, and a final summary against the Gaussian distortion-rate bound D(R).
+//
+// Symbols: N samples, d ambient, k latent, n codebook size, B batch.
+#pragma once
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/evaluation/metrics.h>
+#include <vqvae/models/vqvae.h>
+#include <vqvae/study/run_config.h>
+
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vqvae {
+
+/// The metrics of one evaluation, on the whole dataset, with the model as it is after `step`
+/// optimizer steps (step 0: the initial model).
+struct EvalRecord {
+  int64_t step = 0;
+  double epoch = 0;                   ///< step / steps per epoch
+  double loss_total = 0;              ///< vqvae_loss on the whole dataset
+  double loss_recon = 0;
+  double loss_codebook = 0;
+  double loss_commitment = 0;
+  double distortion = 0;              ///< mean over samples of ‖z − z_q_hard‖², summed over k
+  double quantization_error = 0;      ///< mean over elements of (z − z_q)² = distortion / k
+  double perplexity = 0;              ///< exp(entropy of the usage)
+  double entropy = 0;                 ///< nats
+  double rate_bits = 0;               ///< entropy in bits: the rate the code actually uses
+  int64_t dead_codes = 0;             ///< usage < 1e-4
+  int64_t codes_used = 0;             ///< codewords with at least one sample
+  double min_usage = 0, max_usage = 0, std_usage = 0;
+  double codebook_mean_norm = 0, codebook_std_norm = 0, codebook_mean_pairwise_distance = 0;
+  int64_t revived = 0;                ///< codewords re-seeded so far (cumulative)
+};
+
+/// The history as named columns, in a fixed order (HDF5 datasets, CSV columns).
+std::vector<std::pair<std::string, std::vector<double>>> history_columns(
+    const std::vector<EvalRecord>& history);
+
+/// The final numbers of a run (what `vqvae train` prints and `--json` reports).
+struct RunSummary {
+  double distortion = 0;              ///< final D, mean ‖z − z_q_hard‖² summed over k
+  double latent_variance = 0;         ///< Σ eigenvalues of the covariance of z
+  double distortion_over_variance = 0;
+  double rate_bits = 0;               ///< log2(n)
+  double distortion_rate_bound = 0;   ///< D(R)
+  double gap_db = 0;                  ///< 10 log10(D / D(R))
+  double perplexity = 0;
+  int64_t dead_codes = 0;
+  int64_t codes_used = 0;
+  int64_t revived = 0;
+  int64_t steps = 0;                  ///< optimizer steps taken
+  int64_t steps_to_within_10_percent = 0;  ///< first evaluated step with D <= 1.1 · final D
+  std::vector<double> eigenvalues;    ///< of the latent covariance, descending
+};
+
+/// Called after every optimizer step (step counts from 1) with that batch's losses.
+using StepCallback = std::function<void(int64_t step, int64_t total_steps, double total,
+                                        double recon, double codebook, double commitment)>;
+/// Called after every evaluation.
+using EvalCallback = std::function<void(const EvalRecord& record, int64_t total_steps)>;
+
+struct TrainingRunOptions {
+  /// Passes over the dataset (ignored when steps > 0).
+  TORCH_ARG(int64_t, epochs) = 20;
+  /// Total optimizer steps; 0: epochs · ceil(N / batch_size).
+  TORCH_ARG(int64_t, steps) = 0;
+  /// Evaluate every this many steps (and at step 0 and the last step); 0: once per epoch.
+  TORCH_ARG(int64_t, eval_every) = 0;
+  /// Re-seed dead codewords (vector-quantize-pytorch's threshold_ema_dead_code approach): after
+  /// each step, every codeword assigned no sample of the last `revival_window` steps (counted
+  /// since it was last used or revived) is replaced by a latent of the current batch drawn at
+  /// random (with replacement, seeded). Off by default.
+  TORCH_ARG(bool, revive_dead_codes) = false;
+  /// The revival window W in steps; 0: one epoch, ceil(N / batch_size) steps.
+  TORCH_ARG(int64_t, revival_window) = 0;
+  /// Seed of the batch order and of the revival draws; none: derived from config.seed.
+  TORCH_ARG(std::optional<uint64_t>, shuffle_seed) = std::nullopt;
+  TORCH_ARG(StepCallback, on_step) = nullptr;
+  TORCH_ARG(EvalCallback, on_eval) = nullptr;
+};
+
+struct TrainingRunResult {
+  std::vector<EvalRecord> history;  ///< step 0, every eval_every steps, and the last step
+  RunSummary summary;
+  at::Tensor initial_codebook;      ///< (n, k)
+  at::Tensor codebook;              ///< (n, k) after training
+};
+
+/// Whole-dataset evaluation of `model` on x (N, d): losses (with `beta`), distortion, usage and
+/// codebook geometry. No gradient, no change to the model.
+EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta);
+
+/// Trains `model` on x (N, d) with config's optimizer, lr, batch_size and beta: each epoch visits
+/// every sample once in an order drawn with the shuffle seed (the last batch of an epoch may be
+/// smaller). Same model, data, options and threads -> identical history.
+/// Throws InvalidArgument for epochs < 1 (when steps is 0), steps < 0, eval_every < 0,
+/// revival_window < 0, or x not (N, d) with N >= 2.
+TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig& config,
+                               const TrainingRunOptions& options = {});
+
+/// build_model(config, dataset), then run_training on dataset.X.
+TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& dataset,
+                               const TrainingRunOptions& options = {});
+
+/// First evaluated step whose distortion is within `fraction` of the final one
+/// (D <= (1 + fraction) · D_final); 0 for an empty history.
+int64_t steps_to_within(const std::vector<EvalRecord>& history, double fraction);
+
+/// The summary as one JSON object (keys distortion, latent_variance, distortion_rate_bound,
+/// gap_db, perplexity, dead_codes, codes_used, and the others of RunSummary).
+std::string summary_to_json(const RunSummary& summary);
+
+/// Writes /history/<column> (float64, one entry per evaluation), /summary attributes,
+/// /eigenvalues, /initial_codebook, /codebook and the configuration (JSON and one attribute per
+/// key), versions and `command` as attributes of "/". Atomic (Hdf5Writer).
+void write_training_hdf5(const std::string& path, const TrainingRunResult& result,
+                         const RunConfig& config, const TrainingRunOptions& options,
+                         const std::string& command);
+
+/// The history as CSV (header = history_columns names), written atomically.
+void write_history_csv(const std::string& path, const std::vector<EvalRecord>& history);
+
+}  // namespace vqvae
