@@ -26,9 +26,11 @@ esac
 # hdf5-tools: h5dump, used by the CLI tests and by people inspecting fixtures.
 # gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo).
 # libfaiss-dev: FAISS's IndexFlatL2, the reference `vqvae bench` measures the search kernel against.
+# python3-torch, python3-h5py: `vqvae conform`'s Python driver (tools/python/seed_api_driver.py)
+#   and its tests, with Debian's /usr/bin/python3 (the same LibTorch 1.13).
 packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
           librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox
-          libfaiss-dev)
+          libfaiss-dev python3-torch python3-h5py)
 # libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.
 [ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()

@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 lines() { printf '%s\n' "$1" | wc -l; }
 
 case_help_on_every_subcommand() {
-  for sub in "" validate data train experiment goldens "goldens check" "goldens regen" bench; do
+  for sub in "" validate data train experiment goldens "goldens check" "goldens regen" bench conform; do
     # shellcheck disable=SC2086
     "$VQVAE" $sub --help > /dev/null || fail "vqvae $sub --help exited $?"
   done
@@ -90,6 +90,17 @@ case_goldens_regen_twice_is_byte_identical() {
   (cd b && env -u CI "$VQVAE" goldens regen --fixtures .) || fail "second regen exited $?"
   cmp a/pca_goldens.h5 b/pca_goldens.h5 || fail "two regenerations differ"
   "$VQVAE" goldens check --fixtures a || fail "the regenerated file fails the check"
+}
+
+# A forced regeneration, on one core or many, writes the committed fixtures byte for byte: the
+# fixtures are computed on one thread and record a fixed command.
+case_goldens_regen_reproduces_the_committed_bytes() {
+  mkdir out
+  env -u CI "$VQVAE" --threads 2 goldens regen --force --fixtures out > log || { cat log; fail "regen exited $?"; }
+  for file in "$FIXTURES"/*.h5; do
+    cmp "out/$(basename "$file")" "$file" || fail "regenerated $(basename "$file") differs from the committed one"
+  done
+  [ "$(ls out | wc -l)" -eq "$(ls "$FIXTURES"/*.h5 | wc -l)" ] || fail "regen wrote $(ls out), fixtures/ holds $(ls "$FIXTURES")"
 }
 
 case_train_json_prints_the_summary_keys() {

@@ -1,11 +1,15 @@
-// `vqvae goldens check|regen`: the HDF5 golden fixtures (fixtures/pca_goldens.h5, schema in
-// fixtures/README.md). check: compare the file with what the code computes now (exit 0/1).
-// regen: show what changed, then rewrite atomically; never under CI unless --force.
+// `vqvae goldens check|regen`: the HDF5 golden fixtures of fixtures/ (every suite of
+// harness/golden_suites.h: pca_goldens.h5, conform_goldens.h5; schemas in fixtures/README.md).
+// check: compare each file with what the code computes now (exit 0/1). regen: show what changed,
+// then rewrite atomically; never under CI unless --force. Both compute on one thread, whatever
+// --threads says, so that the bytes do not depend on the machine's core count.
 #include "commands.h"
 
-#include <vqvae/harness/goldens.h>
+#include <vqvae/core/runtime.h>
+#include <vqvae/harness/golden_suites.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -14,16 +18,6 @@
 #endif
 
 namespace vqvae::cli {
-namespace {
-
-// The invocation as recorded in the file: argv[0] (a build path) shortened to "vqvae", so that
-// the same regeneration from another folder writes the same bytes.
-std::string recorded_command(const std::string& command_line) {
-  const auto space = command_line.find(' ');
-  return "vqvae" + (space == std::string::npos ? std::string() : command_line.substr(space));
-}
-
-}  // namespace
 
 CommandRunner add_goldens_command(CLI::App& app) {
   struct Flags {
@@ -34,40 +28,42 @@ CommandRunner add_goldens_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("goldens", "Check or regenerate the HDF5 golden fixtures");
   sub->require_subcommand(1);
   CLI::App* check = sub->add_subcommand(
-      "check", "Compare the golden file with what the code computes now; exit 0 iff all match. "
+      "check", "Compare every golden file with what the code computes now; exit 0 iff all match. "
                "Also lists stale cases (read by no test) and missing ones");
-  check->add_option("--fixtures", flags->fixtures, "Folder holding " + std::string(kGoldenFileName))
-      ->capture_default_str();
+  check->add_option("--fixtures", flags->fixtures, "Folder holding the golden files")->capture_default_str();
   check->fallthrough();
   CLI::App* regen = sub->add_subcommand(
-      "regen", "Recompute the golden file, show what changed, and replace it atomically (only "
+      "regen", "Recompute every golden file, show what changed, and replace it atomically (only "
                "when something changed). Refuses when the environment variable CI is set");
-  regen->add_option("--fixtures", flags->fixtures, "Folder holding " + std::string(kGoldenFileName))
-      ->capture_default_str();
-  regen->add_flag("--force", flags->force,
-                  "Write even when CI is set, and even when nothing changed");
+  regen->add_option("--fixtures", flags->fixtures, "Folder holding the golden files")->capture_default_str();
+  regen->add_flag("--force", flags->force, "Write even when CI is set, and even when nothing changed");
   regen->fallthrough();
 
-  return [flags, check](const GlobalOptions& global) {
-    const std::string path = golden_file_path(flags->fixtures);
-    if (check->parsed()) {
-      const GoldenReport report = compare_goldens(path);
-      std::cout << format_golden_report(report);
-      return report.ok() ? 0 : 1;
+  return [flags, check](const GlobalOptions&) {
+    set_threads(1);  // the fixtures' values must not depend on the core count
+    int status = 0;
+    for (const GoldenSuite& suite : golden_suites()) {
+      const std::string path = (std::filesystem::path(flags->fixtures) / suite.file_name).string();
+      if (check->parsed()) {
+        const GoldenReport report = compare_golden_records(path, suite.compute());
+        std::cout << format_golden_report(report);
+        if (!report.ok()) status = 1;
+        continue;
+      }
+      RegenOptions options;
+      options.command = kGoldenRegenCommand;
+      options.ci = std::getenv("CI") != nullptr;
+      options.force = flags->force;
+      const RegenResult result = regen_golden_records(path, *suite.schema, suite.compute(), options, std::cout);
+      if (result.outcome == RegenOutcome::refused) {
+        std::cout.flush();
+        std::cerr << "vqvae: goldens regen: the environment variable CI is set: refusing to write " << path
+                  << (result.had_changes ? " (it differs from the code: see above)" : "")
+                  << "; run regen outside CI, or pass --force" << std::endl;
+        status = 1;
+      }
     }
-    RegenOptions options;
-    options.command = recorded_command(global.command_line);
-    options.ci = std::getenv("CI") != nullptr;
-    options.force = flags->force;
-    const RegenResult result = regen_goldens(path, options, std::cout);
-    if (result.outcome == RegenOutcome::refused) {
-      std::cout.flush();
-      std::cerr << "vqvae: goldens regen: the environment variable CI is set: refusing to write "
-                << path << (result.had_changes ? " (it differs from the code: see above)" : "")
-                << "; run regen outside CI, or pass --force" << std::endl;
-      return 1;
-    }
-    return 0;
+    return status;
   };
 }
 

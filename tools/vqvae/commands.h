@@ -49,5 +49,6 @@ CommandRunner add_goldens_command(CLI::App& app);
 CommandRunner add_train_command(CLI::App& app);
 CommandRunner add_experiment_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
+CommandRunner add_conform_command(CLI::App& app);
 
 }  // namespace vqvae::cli

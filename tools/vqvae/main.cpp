@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add(add_train_command);
   add(add_experiment_command);
   add(add_bench_command);
+  add(add_conform_command);
 
   check_integer_ranges(app);
 

@@ -44,13 +44,13 @@ std::string joined(const std::vector<std::string>& names) {
 }
 
 // Whether an entry with this `only_if` belongs in a case with these attributes.
-bool applies(const std::pair<const char*, const char*>& only_if,
-             const std::vector<std::pair<std::string, GoldenValue>>& attributes) {
-  if (!only_if.first) return true;
+bool applies(const GoldenCondition& only_if, const std::vector<std::pair<std::string, GoldenValue>>& attributes) {
+  if (!only_if.attribute) return true;
   for (const auto& [name, value] : attributes)
-    if (name == only_if.first) {
+    if (name == only_if.attribute) {
       const auto* text = std::get_if<std::string>(&value);
-      return text && *text == only_if.second;
+      return text && std::any_of(only_if.values.begin(), only_if.values.end(),
+                                 [&](const char* allowed) { return *text == allowed; });
     }
   return false;
 }
@@ -136,6 +136,33 @@ void write_golden_records(const std::string& path, const GoldenSchema& schema,
   file.commit();
 }
 
+void write_record_group(Hdf5Writer& file, const std::string& group, const GoldenRecord& record) {
+  file.create_group(group);
+  for (const auto& [name, tensor] : record.datasets) file.write_tensor(group + "/" + name, tensor);
+  for (const auto& [name, value] : record.attributes)
+    std::visit([&, name = name](const auto& v) { file.write_attribute(group, name, v); }, value);
+}
+
+GoldenRecord read_record_group(const Hdf5Reader& file, const std::string& group) {
+  GoldenRecord record;
+  record.name = group.substr(group.find_last_of('/') + 1);
+  for (const std::string& name : file.attribute_names(group)) {
+    switch (file.attribute_class(group, name)) {
+      case Hdf5Reader::AttributeClass::integer:
+        record.attributes.emplace_back(name, file.read_int_attribute(group, name));
+        break;
+      case Hdf5Reader::AttributeClass::real:
+        record.attributes.emplace_back(name, file.read_double_attribute(group, name));
+        break;
+      case Hdf5Reader::AttributeClass::text:
+        record.attributes.emplace_back(name, file.read_string_attribute(group, name));
+        break;
+    }
+  }
+  for (const std::string& name : file.list(group)) record.datasets.emplace_back(name, file.read_tensor(group + "/" + name));
+  return record;
+}
+
 std::vector<std::string> list_golden_records(const std::string& path) { return open_golden(path)->list("/"); }
 
 GoldenRecord read_golden_record(const std::string& path, const GoldenSchema& schema, const std::string& name) {
@@ -148,7 +175,7 @@ GoldenRecord read_golden_record(const std::string& path, const GoldenSchema& sch
   // Attributes: those without a condition first, so that conditions can be decided.
   for (const bool conditional : {false, true}) {
     for (const auto& spec : schema.attributes) {
-      if ((spec.only_if.first != nullptr) != conditional || !applies(spec.only_if, out.attributes)) continue;
+      if ((spec.only_if.attribute != nullptr) != conditional || !applies(spec.only_if, out.attributes)) continue;
       const std::string at_attribute = at_group + ", attribute '" + spec.name + "'";
       GoldenValue value;
       try {
@@ -191,8 +218,9 @@ GoldenRecord read_golden_record(const std::string& path, const GoldenSchema& sch
       }
       throw Hdf5Error(where + ": shape " + shape_string(t) + ", expected " + symbols + ") = " + values + ")");
     }
-    if (!t.is_floating_point())
-      throw Hdf5Error(where + ": dtype " + std::string(c10::toString(t.scalar_type())) + ", expected float32");
+    if (spec.integer ? t.scalar_type() != at::kLong : !t.is_floating_point())
+      throw Hdf5Error(where + ": dtype " + std::string(c10::toString(t.scalar_type())) + ", expected " +
+                      (spec.integer ? "int64" : "float32"));
     for (size_t i = 0; i < expected.size(); ++i)
       if (expected[i] < 0) bound[spec.shape[i]] = t.size(static_cast<int64_t>(i));
     out.datasets.emplace_back(spec.name, t);

@@ -20,7 +20,17 @@
 
 namespace vqvae {
 
+class Hdf5Reader;
+class Hdf5Writer;
+
 enum class GoldenValueType { integer, real, text };
+
+/// Which cases hold an entry: those whose text attribute `attribute` is one of `values`
+/// (attribute null: every case).
+struct GoldenCondition {
+  const char* attribute = nullptr;
+  std::vector<const char*> values = {};
+};
 
 /// An attribute of every case (or of the cases where `only_if` holds).
 struct GoldenAttributeSpec {
@@ -28,16 +38,16 @@ struct GoldenAttributeSpec {
   GoldenValueType type;
   /// For text attributes: the values allowed (empty: any).
   std::vector<const char*> allowed = {};
-  /// Present exactly in the cases whose text attribute only_if.first equals only_if.second
-  /// ({nullptr, nullptr}: in every case).
-  std::pair<const char*, const char*> only_if = {nullptr, nullptr};
+  GoldenCondition only_if = {};
 };
 
-/// A dataset of every case (or of the cases where `only_if` holds), floating point.
+/// A dataset of every case (or of the cases where `only_if` holds): floating point, or int64
+/// when `integer`.
 struct GoldenDatasetSpec {
   const char* name;
   std::vector<const char*> shape;  ///< one symbol per dimension
-  std::pair<const char*, const char*> only_if = {nullptr, nullptr};
+  GoldenCondition only_if = {};
+  bool integer = false;
 };
 
 struct GoldenSchema {
@@ -63,6 +73,13 @@ struct GoldenRecord {
 /// Throws InvalidArgument for a record that does not fit the schema.
 void write_golden_records(const std::string& path, const GoldenSchema& schema,
                           const std::vector<GoldenRecord>& records, const std::string& command);
+
+/// Writes one record as group `group` of `file`: every attribute and dataset it holds, in its
+/// order (no schema: the conformance protocol's request and response cases).
+void write_record_group(Hdf5Writer& file, const std::string& group, const GoldenRecord& record);
+/// Reads every attribute (int64, float64 or string) and dataset of group `group`, by name order.
+/// Throws Hdf5Error naming the file and the object.
+GoldenRecord read_record_group(const Hdf5Reader& file, const std::string& group);
 
 /// Group names in the file. Throws Hdf5Error naming the file when it is missing, truncated or
 /// not HDF5 (with what to do about it).

@@ -16,7 +16,7 @@ std::string golden_file_path(const std::string& fixtures_dir) {
 
 const GoldenSchema& pca_golden_schema() {
   using T = GoldenValueType;
-  const std::pair<const char*, const char*> learned{"encoder", "learned"};
+  const GoldenCondition learned{"encoder", {"learned"}};
   static const GoldenSchema schema{
       // attributes: name, type, allowed values, present only if
       {{"d", T::integer},

@@ -274,4 +274,35 @@ std::vector<std::string> Hdf5Reader::list(const std::string& group) const {
   return names;
 }
 
+namespace {
+
+herr_t collect_attribute_name(hid_t, const char* name, const H5A_info_t*, void* names) {
+  static_cast<std::vector<std::string>*>(names)->push_back(name);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> Hdf5Reader::attribute_names(const std::string& object) const {
+  std::vector<std::string> names;
+  hsize_t index = 0;
+  if (H5Aiterate_by_name(file_, object.c_str(), H5_INDEX_NAME, H5_ITER_INC, &index, collect_attribute_name,
+                         &names, H5P_DEFAULT) < 0)
+    throw Hdf5Error(path_ + ": attributes of '" + object + "' unreadable");
+  return names;
+}
+
+Hdf5Reader::AttributeClass Hdf5Reader::attribute_class(const std::string& object, const std::string& name) const {
+  Handle attribute{H5Aopen_by_name(file_, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  if (attribute.id < 0) throw Hdf5Error(path_ + ": attribute '" + name + "' on '" + object + "' missing");
+  Handle type{H5Aget_type(attribute.id), H5Tclose};
+  switch (H5Tget_class(type.id)) {
+    case H5T_INTEGER: return AttributeClass::integer;
+    case H5T_FLOAT: return AttributeClass::real;
+    case H5T_STRING: return AttributeClass::text;
+    default:
+      throw Hdf5Error(path_ + ": attribute '" + name + "' on '" + object + "' is not an integer, number or string");
+  }
+}
+
 }  // namespace vqvae

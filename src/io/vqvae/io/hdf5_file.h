@@ -65,6 +65,11 @@ class Hdf5Reader {
   std::string read_string_attribute(const std::string& object, const std::string& name) const;
   /// Names of the members of group `name`.
   std::vector<std::string> list(const std::string& group) const;
+  /// Names of the attributes of object `object`, in name order.
+  std::vector<std::string> attribute_names(const std::string& object) const;
+  /// The kind of value attribute `name` of `object` holds. Throws Hdf5Error for another kind.
+  enum class AttributeClass { integer, real, text };
+  AttributeClass attribute_class(const std::string& object, const std::string& name) const;
 
  private:
   std::string path_;

@@ -1,0 +1,5 @@
+"""Mirrors seed src/decoders/__init__.py."""
+from .base import BaseDecoder
+from .linear import LearnedLinearDecoder, PCADecoder
+
+__all__ = ["BaseDecoder", "PCADecoder", "LearnedLinearDecoder"]
