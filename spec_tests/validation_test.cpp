@@ -45,7 +45,7 @@ TEST_P(ValidationMatrix, EveryCheckPasses) {
   c.decoder = c.encoder;
   const ValidationReport report = run_validation(c);
   EXPECT_TRUE(report.passed()) << format_report_table(report, false);
-  EXPECT_EQ(report.checks.size(), 10u);
+  EXPECT_EQ(report.checks.size(), 11u);
   // PCA configurations run the PCA check; vq + PCA also the legacy comparison.
   EXPECT_EQ(find(report, "PCA").status == CheckResult::Status::skipped, c.encoder.kind != ModuleKind::pca);
   EXPECT_EQ(find(report, "legacy").status == CheckResult::Status::passed, c.encoder.kind == ModuleKind::pca && c.quantizer == QuantizerKind::vq);

@@ -218,6 +218,194 @@ case_bench_unknown_section_exits_2() {
   printf '%s\n' "$out" | grep -q 'sections' || fail "message does not name --sections"
 }
 
+# ---- runs that cannot succeed (issue 16)
+
+# Seconds since the epoch, with fractions.
+now() { date +%s.%N; }
+# $1 - $2 < $3 (seconds)?
+faster_than() { awk -v a="$1" -v b="$2" -v limit="$3" 'BEGIN { exit !(a - b < limit) }'; }
+# The integer attribute or string attribute $2 of the root of HDF5 file $1 (h5dump's value).
+attribute() { h5dump -a "/$2" "$1" | sed -n 's/^ *(0): *//p' | tr -d '"'; }
+# Waits (up to $3 seconds) until file $1 holds a line matching $2.
+wait_for() {
+  waited=0
+  until grep -q "$2" "$1" 2> /dev/null; do
+    waited=$((waited + 1))
+    [ $waited -lt $(($3 * 10)) ] || fail "no '$2' in $1 after $3 s: $(cat "$1")"
+    sleep 0.1
+  done
+}
+# No atomic writer's temporary left in the folder.
+no_temporaries() { ! ls -A | grep -q '\.tmp\.' || fail "temporary left: $(ls -A)"; }
+
+# The real case of the issue: a typo of a few zeros. Refused from the estimate alone, in under
+# 2 s (no data generated), one line naming the flag, the estimate and what is available. On a
+# machine with more memory than the estimate, there is nothing to refuse: the case says so.
+case_run_safety_refuses_huge_codebook_fast() {
+  est=$("$VQVAE" train --codebook-size 100000000 --steps 1 --print-config 2>&1 > /dev/null)
+  echo "$est"
+  need=$(printf '%s\n' "$est" | sed -n 's/.*peak = \([0-9]*\) bytes.*/\1/p')
+  have=$(printf '%s\n' "$est" | sed -n 's/.* = \([0-9]*\) bytes available.*/\1/p')
+  [ -n "$need" ] && [ -n "$have" ] || fail "no estimate or available memory in the --print-config line"
+  if awk -v a="$need" -v b="$have" 'BEGIN { exit !(a <= b) }'; then
+    echo "skipped: $have bytes available, the estimate $need fits"
+    return
+  fi
+  for command in "train --codebook-size 100000000 --steps 1 --out run.h5" "data --n 1000000000 --out x.h5"; do
+    start=$(now)
+    # shellcheck disable=SC2086
+    out=$("$VQVAE" $command 2>&1 > stdout)
+    status=$?
+    end=$(now)
+    echo "$command: exit $status in $(awk -v a="$end" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s: $out"
+    [ $status -eq 2 ] || fail "expected exit status 2"
+    [ "$(lines "$out")" -eq 1 ] || fail "not one line"
+    printf '%s\n' "$out" | grep -qE '^vqvae: --(codebook-size 100000000|n 1000000000) needs ≈ [0-9.]+ [GT]iB \(.*\), [0-9.]+ [KMGT]?i?B available \(' || fail "message"
+    [ ! -s stdout ] || fail "stdout not empty"
+    faster_than "$end" "$start" 2 || fail "took 2 s or more"
+  done
+  [ "$(ls -A)" = stdout ] || fail "something was written: $(ls -A)"
+}
+
+# --print-config: the configuration (JSON, a valid --config file) on stdout, the estimate on stderr.
+case_run_safety_print_config_shows_the_estimate() {
+  for sub in validate train experiment; do
+    "$VQVAE" $sub --codebook-size 1024 --print-config > config.json 2> estimate || fail "$sub exited $?"
+    cat estimate
+    grep -q '"codebook_size": 1024' config.json || fail "$sub: no configuration"
+    grep -qE "^memory estimate \($sub\): ≈ [0-9.]+ MiB peak = [0-9]+ bytes \(program " estimate || fail "$sub: no estimate"
+    grep -qE 'bytes available \((MemAvailable|cgroup memory\.(max|limit_in_bytes))\)$' estimate || fail "$sub: no available memory"
+    "$VQVAE" validate --config config.json --print-config > /dev/null 2>&1 || fail "$sub: the printed configuration is not a valid --config file"
+  done
+}
+
+# More codewords than samples is legal, but at least size − n codewords are dead by construction.
+case_run_safety_train_warns_more_codewords_than_samples() {
+  "$VQVAE" train --n 500 --codebook-size 512 --steps 2 > stdout 2> stderr || fail "exited $?"
+  cat stderr
+  [ "$(wc -l < stderr)" -eq 1 ] || fail "stderr is not one line"
+  grep -qxF 'vqvae: warning: --codebook-size 512 > --n 500: at least 12 codewords are dead by construction (each sample has one nearest codeword)' stderr || fail "warning"
+  grep -q '^dead codes' stdout || fail "the run did not finish"
+}
+
+case_run_safety_validate_fails_more_codewords_than_samples() {
+  "$VQVAE" validate --n 500 --codebook-size 512 > stdout 2>&1
+  status=$?
+  grep 'codewords vs samples' stdout
+  [ $status -eq 1 ] || fail "expected exit status 1, got $status"
+  grep -qE '^✗ codewords vs samples .* 512 codewords > 500 samples: at least 512 − 500 = 12 codewords are dead by construction' stdout || fail "no failed check"
+}
+
+# --lr 1e30: training stops at the step where something became non-finite, exit 1, one line;
+# the history up to the step before is written, with status "diverged" and the step.
+case_run_safety_train_diverges() {
+  "$VQVAE" train --lr 1e30 --steps 50 --eval-every 1 --out run.h5 --csv run.csv > stdout 2> stderr
+  status=$?
+  cat stderr
+  [ $status -eq 1 ] || fail "expected exit status 1, got $status"
+  [ "$(wc -l < stderr)" -eq 1 ] || fail "stderr is not one line"
+  grep -qE '^vqvae: training diverged at step [0-9]+: .*(NaN/Inf|beyond).* \(adam, lr 1e\+30\); history up to step [0-9]+ is in run.h5 and run.csv \(status diverged\)$' stderr || fail "message"
+  step=$(sed -n 's/^vqvae: training diverged at step \([0-9]*\):.*/\1/p' stderr)
+  [ "$(attribute run.h5 status)" = diverged ] || fail "status attribute: $(attribute run.h5 status)"
+  [ "$(attribute run.h5 diverged_at_step)" = "$step" ] || fail "diverged_at_step"
+  [ "$(attribute run.h5 last_step)" = $((step - 1)) ] || fail "last_step"
+  # Evaluated every step: the history ends at the step before.
+  [ "$(tail -n 1 run.csv | cut -d, -f1)" = $((step - 1)) ] || fail "history does not end at step $((step - 1))"
+  no_temporaries
+}
+
+case_run_safety_train_diverges_without_out() {
+  out=$("$VQVAE" train --lr 1e30 --steps 50 2>&1 > /dev/null)
+  status=$?
+  echo "$out"
+  [ $status -eq 1 ] || fail "expected exit status 1, got $status"
+  [ "$(lines "$out")" -eq 1 ] || fail "not one line"
+  printf '%s\n' "$out" | grep -q '; nothing written (no --out or --csv)$' || fail "message"
+  [ -z "$(ls -A)" ] || fail "something was written: $(ls -A)"
+}
+
+# A long train, signalled once it is training: it finishes the step, writes what is done and
+# exits 128 + signal with one line on stderr.
+train_signalled() {
+  signal=$1 expected=$2
+  "$VQVAE" train --steps 100000000 --eval-every 1000 --out run.h5 > progress 2> stderr &
+  pid=$!
+  wait_for progress '^step 1000/' 120
+  kill -"$signal" $pid
+  wait $pid
+  status=$?
+  cat stderr
+  [ $status -eq "$expected" ] || fail "expected exit status $expected, got $status"
+  [ "$(wc -l < stderr)" -eq 1 ] || fail "stderr is not one line"
+  grep -qE "^vqvae: interrupted by SIG$signal after step [0-9]+ of 100000000; wrote run.h5 \(status interrupted\)$" stderr || fail "message"
+  last=$(sed -n 's/.* after step \([0-9]*\) of.*/\1/p' stderr)
+  [ "$(attribute run.h5 status)" = interrupted ] || fail "status attribute"
+  [ "$(attribute run.h5 last_step)" = "$last" ] || fail "last_step attribute"
+  h5dump -d /history/step run.h5 | grep -q "$last" || fail "the history does not reach step $last"
+  no_temporaries
+}
+case_run_safety_train_sigint_writes_interrupted() { train_signalled INT 130; }
+case_run_safety_train_sigterm_writes_interrupted() { train_signalled TERM 143; }
+
+case_run_safety_experiment_sigint_keeps_finished_runs() {
+  # Six runs of about 2 s each; signalled once the first has finished (its progress line).
+  "$VQVAE" experiment --n 2000 --inits uniform,kmeans --seeds 3 --steps 20000 --eval-every 1000 \
+    --out e.h5 --plot e.png > stdout 2> stderr &
+  pid=$!
+  wait_for stderr '^\[1/6\] uniform seed 42' 120
+  kill -INT $pid
+  wait $pid
+  status=$?
+  cat stderr
+  [ $status -eq 130 ] || fail "expected exit status 130, got $status"
+  last=$(tail -n 1 stderr)
+  printf '%s\n' "$last" | grep -qE '^vqvae: interrupted by SIGINT after [1-5] of 6 runs; the finished runs are in e.h5 \(status interrupted\)$' || fail "message"
+  finished=$(printf '%s\n' "$last" | sed -n 's/.* after \([0-9]\) of 6 runs.*/\1/p')
+  [ "$(grep -c '^\[' stderr)" -eq "$finished" ] || fail "$finished finished runs, but $(grep -c '^\[' stderr) progress lines"
+  [ "$(attribute e.h5 status)" = interrupted ] || fail "status attribute"
+  [ "$(attribute e.h5 finished_runs)" = "$finished" ] || fail "finished_runs attribute"
+  h5dump -d /runs/uniform/seed_42/history/distortion e.h5 > /dev/null || fail "the first run is not in e.h5"
+  [ ! -e e.png ] || fail "a plot was drawn"
+  [ ! -s stdout ] || fail "the table was printed: $(cat stdout)"
+  no_temporaries
+}
+
+# A second signal exits at once: the previous file byte-identical, no temporary left.
+case_run_safety_double_signal_exits_at_once() {
+  "$VQVAE" train --n 500 --steps 5 --out run.h5 > /dev/null || fail "first run exited $?"
+  cp run.h5 previous.h5
+  # 65536 codewords: the evaluation the first signal asks for takes seconds (the codebook's
+  # mean pairwise distance over 2^31 pairs), so the second signal lands before anything is written.
+  "$VQVAE" train --n 70000 --codebook-size 65536 --steps 100000000 --eval-every 100000000 --out run.h5 > progress 2> stderr &
+  pid=$!
+  wait_for progress '^step 0/' 120
+  kill -INT $pid
+  sleep 0.1
+  kill -INT $pid
+  wait $pid
+  status=$?
+  cat stderr
+  [ $status -eq 130 ] || fail "expected exit status 130, got $status"
+  ! grep -q interrupted stderr || fail "the second signal should exit without writing"
+  cmp run.h5 previous.h5 || fail "the previous file changed"
+  no_temporaries
+}
+
+# The estimate against the measured peak resident set (wait4's ru_maxrss) of three runs: each
+# must lie within [estimate / 2, estimate * 1.5].
+case_run_safety_memory_estimate_vs_peak_rss() {
+  echo "| command | estimate | peak RSS | RSS / estimate |"
+  echo "|---|---|---|---|"
+  for command in "train" "train --codebook-size 65536 --steps 1" "experiment --out e.h5 --plot '' --quiet"; do
+    # shellcheck disable=SC2086
+    est=$(eval "\"\$VQVAE\" $command --print-config" 2>&1 > /dev/null | sed -n 's/.*peak = \([0-9]*\) bytes.*/\1/p')
+    rss=$(eval "\"\$PEAK_RSS\" \"\$VQVAE\" $command") || fail "$command exited $?"
+    ratio=$(awk -v r="$rss" -v e="$est" 'BEGIN { printf "%.2f", r / e }')
+    echo "| \`vqvae $command\` | $(awk -v e="$est" 'BEGIN { printf "%.0f MiB", e / 1048576 }') | $(awk -v r="$rss" 'BEGIN { printf "%.0f MiB", r / 1048576 }') | $ratio |"
+    awk -v x="$ratio" 'BEGIN { exit !(x >= 0.5 && x <= 1.5) }' || fail "$command: peak RSS $rss not within [estimate/2, estimate*1.5] of $est"
+  done
+}
+
 [ $# -eq 1 ] || { echo "usage: $0 CASE"; exit 2; }
 command -v "case_$1" > /dev/null 2>&1 || { echo "no such case: $1"; exit 2; }
 : "${VQVAE:?VQVAE must name the vqvae program}"

@@ -3,6 +3,7 @@
 
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/study/dataset_export.h>
+#include <vqvae/study/resources.h>
 
 #include <iostream>
 #include <memory>
@@ -27,6 +28,7 @@ CommandRunner add_data_command(CLI::App& app) {
       ->check(non_negative_integer);  // CLI11 would wrap -1 to 2^64 - 1
   sub->add_option("--out", flags->out, "Output HDF5 file (written atomically)")->required();
   return [flags](const GlobalOptions& global) {
+    require_memory(estimate_data_memory(flags->d, flags->k, flags->n), available_memory());  // exit 2
     GaussianDataset dataset(GaussianDatasetOptions()
                                 .d(flags->d)
                                 .k(flags->k)

@@ -6,8 +6,10 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
+#include <vqvae/core/interrupt.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/study/experiment.h>
+#include <vqvae/study/resources.h>
 
 #include <unistd.h>
 
@@ -37,7 +39,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
     std::string inits = "uniform,random_normal,kmeans,rd_gaussian,rd_waterfill";
     int64_t seeds = 5, epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
     int64_t kmeans_max_iter = 100;
-    bool revive = false, quiet = false;
+    bool revive = false, quiet = false, print_config = false;
     std::string out = "experiment.h5", plot = "experiment.png";
   };
   auto flags = std::make_shared<Flags>();
@@ -61,6 +63,8 @@ CommandRunner add_experiment_command(CLI::App& app) {
   sub->add_option("--plot", flags->plot, "Plot of distortion vs step (.png or .svg; empty: none)")
       ->capture_default_str();
   sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
+  sub->add_flag("--print-config", flags->print_config,
+                "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
     if (flags->seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(flags->seeds));
@@ -73,10 +77,6 @@ CommandRunner add_experiment_command(CLI::App& app) {
     if (flags->kmeans_max_iter < 0)
       throw_invalid_argument(param("kmeans_max_iter"), "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
-    check_output_folder(flags->out, "--out");
-    check_output_folder(flags->plot, "--plot");
-    resolve_device(global.device);
-    set_threads(config.threads);
 
     ExperimentOptions options;
     options.inits.clear();
@@ -86,6 +86,13 @@ CommandRunner add_experiment_command(CLI::App& app) {
     options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
         .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
     options.kmeans_max_iter = flags->kmeans_max_iter;
+    const MemoryEstimate estimate = estimate_experiment_memory(config, options);
+    if (flags->print_config) return print_config(config, estimate);
+    require_memory(estimate, available_memory());  // exit 2 before any work
+    check_output_folder(flags->out, "--out");
+    check_output_folder(flags->plot, "--plot");
+    resolve_device(global.device);
+    set_threads(config.threads);
     const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
     auto done = std::make_shared<int64_t>(0);
     if (!flags->quiet) {
@@ -97,8 +104,25 @@ CommandRunner add_experiment_command(CLI::App& app) {
       };
     }
     const auto start = std::chrono::steady_clock::now();
-    const ExperimentResult result = run_experiment(config, options);
+    // SIGINT / SIGTERM: finish the current step, keep the finished runs, exit 128 + signal; a
+    // second one exits at once (core/interrupt.h).
+    install_interrupt_handlers();
+    ExperimentResult result;
+    try {
+      result = run_experiment(config, options);
+    } catch (const ExperimentDiverged& e) {
+      write_experiment_hdf5(flags->out, e.partial(), global.command_line);
+      std::cerr << "vqvae: " << e.what() << "; the " << e.partial().finished_runs << " finished runs are in "
+                << flags->out << " (status diverged)" << std::endl;
+      return 1;
+    }
     write_experiment_hdf5(flags->out, result, global.command_line);
+    if (result.status == RunStatus::interrupted) {
+      std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after " << result.finished_runs
+                << " of " << total_runs << " runs; the finished runs are in " << flags->out
+                << " (status interrupted)" << std::endl;
+      return 128 + stop_signal();
+    }
     std::cout << format_experiment_table(result);
     std::cout << "wrote " << flags->out << "\n";
     if (!flags->plot.empty()) {

@@ -6,8 +6,10 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
+#include <vqvae/core/interrupt.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/study/factory.h>
+#include <vqvae/study/resources.h>
 #include <vqvae/study/run.h>
 
 #include <unistd.h>
@@ -29,7 +31,7 @@ CommandRunner add_train_command(CLI::App& app) {
   struct Flags {
     std::unique_ptr<ConfigFlags> config;
     int64_t epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
-    bool revive = false, json = false;
+    bool revive = false, json = false, print_config = false;
     std::string out, csv;
   };
   auto flags = std::make_shared<Flags>();
@@ -49,6 +51,8 @@ CommandRunner add_train_command(CLI::App& app) {
   sub->add_option("--out", flags->out, "HDF5 file for the history, summary and configuration");
   sub->add_option("--csv", flags->csv, "CSV file for the history");
   sub->add_flag("--json", flags->json, "Print the final summary as one JSON object");
+  sub->add_flag("--print-config", flags->print_config,
+                "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
     if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
@@ -57,15 +61,20 @@ CommandRunner add_train_command(CLI::App& app) {
       throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
     if (flags->revival_window < 0)
       throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
+    TrainingRunOptions options;
+    options.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
+        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
+    const MemoryEstimate estimate = estimate_train_memory(config, options);
+    if (flags->print_config) return print_config(config, estimate);
+    require_memory(estimate, available_memory());  // exit 2 before any work
     check_output_folder(flags->out, "--out");
     check_output_folder(flags->csv, "--csv");
     resolve_device(global.device);
     set_threads(config.threads);
+    if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
+      std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
 
     const bool tty = isatty(STDOUT_FILENO) == 1 && !flags->json;
-    TrainingRunOptions options;
-    options.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
-        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
     auto last = std::make_shared<EvalRecord>();
     const int64_t n = config.codebook_size;
     options.on_eval([&, last](const EvalRecord& r, int64_t total) {
@@ -92,10 +101,44 @@ CommandRunner add_train_command(CLI::App& app) {
       });
     }
 
+    // SIGINT / SIGTERM: finish the step, write what is done, exit 128 + signal; a second one
+    // exits at once (core/interrupt.h).
+    install_interrupt_handlers();
     const GaussianDataset dataset = make_dataset(config);
-    const TrainingRunResult result = run_training(config, dataset, options);
-    if (!flags->out.empty()) write_training_hdf5(flags->out, result, config, options, global.command_line);
-    if (!flags->csv.empty()) write_history_csv(flags->csv, result.history);
+    std::vector<std::string> written;
+    const auto write = [&](const TrainingRunResult& run) {
+      if (!flags->out.empty()) {
+        write_training_hdf5(flags->out, run, config, options, global.command_line);
+        written.push_back(flags->out);
+      }
+      if (!flags->csv.empty()) {
+        write_history_csv(flags->csv, run.history);
+        written.push_back(flags->csv);
+      }
+    };
+    TrainingRunResult result;
+    try {
+      result = run_training(config, dataset, options);
+    } catch (const TrainingDiverged& e) {
+      if (tty) std::cout << std::endl;  // end the progress bar's line
+      write(e.partial());
+      std::cerr << "vqvae: " << e.what() << "; "
+                << (written.empty() ? "nothing written (no --out or --csv)"
+                                    : "history up to step " + std::to_string(e.partial().history.back().step) +
+                                          " is in " + joined(written) + " (status diverged)")
+                << std::endl;
+      return 1;
+    }
+    write(result);
+    if (result.status == RunStatus::interrupted) {
+      if (tty) std::cout << std::endl;
+      std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after step " << result.last_step
+                << " of " << total_steps(config, options) << "; "
+                << (written.empty() ? "nothing written (no --out or --csv)"
+                                    : "wrote " + joined(written) + " (status interrupted)")
+                << std::endl;
+      return 128 + stop_signal();
+    }
 
     const RunSummary& s = result.summary;
     if (flags->json) {

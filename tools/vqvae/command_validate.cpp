@@ -5,6 +5,7 @@
 
 #include <vqvae/core/runtime.h>
 #include <vqvae/harness/validate.h>
+#include <vqvae/study/resources.h>
 
 #include <unistd.h>
 
@@ -31,7 +32,8 @@ CommandRunner add_validate_command(CLI::App& app) {
       "validate", "Check shapes, z_q_hard, gradients, STE, routing, PCA and a short training run "
                   "on the configuration about to run");
   flags->config = std::make_unique<ConfigFlags>(sub);
-  sub->add_flag("--print-config", flags->print_config, "Print the resolved configuration (JSON) and exit");
+  sub->add_flag("--print-config", flags->print_config,
+                "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   sub->add_flag("--json", flags->json, "Print the report as JSON instead of the table");
   sub->add_option("--steps", flags->steps, "Steps of the short training run")->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -40,10 +42,9 @@ CommandRunner add_validate_command(CLI::App& app) {
       ->capture_default_str();
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->print_config) {
-      std::cout << config_to_json(config) << std::endl;
-      return 0;
-    }
+    const MemoryEstimate estimate = estimate_validate_memory(config, flags->steps);
+    if (flags->print_config) return print_config(config, estimate);
+    require_memory(estimate, available_memory());  // exit 2 before any work
     resolve_device(global.device);
     set_threads(config.threads);
     ValidationOptions options;

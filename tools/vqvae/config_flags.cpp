@@ -1,5 +1,7 @@
 #include "config_flags.h"
 
+#include <algorithm>
+#include <iostream>
 #include <type_traits>
 
 namespace vqvae::cli {
@@ -32,6 +34,25 @@ RunConfig ConfigFlags::resolve(const GlobalOptions& global) const {
   if (global.threads_given) config.threads = global.threads;
   check_config(config);
   return config;
+}
+
+int print_config(const RunConfig& config, const MemoryEstimate& estimate) {
+  std::cout << config_to_json(config) << std::endl;
+  std::cerr << format_memory_estimate(estimate, available_memory()) << std::endl;
+  return 0;
+}
+
+int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options) {
+  if (options.steps() > 0) return options.steps();
+  const int64_t batch = std::min(config.batch_size, config.n);
+  return options.epochs() * ((config.n + batch - 1) / batch);
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+  return out;
 }
 
 }  // namespace vqvae::cli

@@ -7,6 +7,8 @@
 
 #include "commands.h"
 
+#include <vqvae/study/resources.h>
+#include <vqvae/study/run.h>
 #include <vqvae/study/run_config.h>
 
 #include <functional>
@@ -31,5 +33,15 @@ class ConfigFlags {
   std::string config_file_;
   std::vector<std::pair<CLI::Option*, std::function<void(RunConfig&)>>> given_;
 };
+
+/// --print-config: the resolved configuration as JSON on stdout (a valid --config file), the
+/// memory estimate on stderr (one line). Returns 0.
+int print_config(const RunConfig& config, const MemoryEstimate& estimate);
+
+/// Optimizer steps of a run: --steps, or --epochs · ceil(n / batch size).
+int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options);
+
+/// "a", "a and b", "a, b and c".
+std::string joined(const std::vector<std::string>& items);
 
 }  // namespace vqvae::cli

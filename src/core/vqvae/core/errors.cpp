@@ -40,6 +40,10 @@ std::string InvalidArgument::message(const std::function<std::string(std::string
   return render(marked_, spell);
 }
 
+std::string spell_params(const std::string& marked, const std::function<std::string(std::string_view)>& spell) {
+  return render(marked, spell);
+}
+
 void throw_invalid_argument(const std::string& where, const std::string& message) {
   throw InvalidArgument(where + ": " + message);
 }

@@ -35,6 +35,10 @@ class InvalidArgument : public std::invalid_argument {
   std::string marked_;
 };
 
+/// `marked` (a text holding param() names) with every name spelled by `spell` (warnings the
+/// front end prints with its own spelling of the parameters).
+std::string spell_params(const std::string& marked, const std::function<std::string(std::string_view name)>& spell);
+
 /// Throws InvalidArgument("<where>: <message>"); either part may hold param() names.
 [[noreturn]] void throw_invalid_argument(const std::string& where, const std::string& message);
 

@@ -19,6 +19,18 @@ std::string format_significant(double value, int significant) { return printed("
 
 std::string format_fixed(double value, int decimals) { return printed("%.*f", decimals, value); }
 
+std::string format_bytes(double bytes) {
+  if (!(bytes > 0)) return "0 B";
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024.0 && unit < 4) {
+    bytes /= 1024.0;
+    ++unit;
+  }
+  if (unit == 0) return printed("%.*f", 0, bytes) + " B";
+  return (bytes >= 100 ? printed("%.*f", 0, bytes) : format_significant(bytes, 3)) + " " + units[unit];
+}
+
 std::string in_quotes(std::string_view text) {
   std::string out = "'";
   for (const char ch : text) {

@@ -14,6 +14,10 @@ std::string format_significant(double value, int significant = 6);
 /// Fixed point with `decimals` digits after the point ("12.520", "0.05"); "nan", "inf", "-inf".
 std::string format_fixed(double value, int decimals);
 
+/// A size in bytes with a binary unit, 3 significant digits (whole units from 100 on): "512 B",
+/// "1.5 KiB", "14.9 GiB", "715 GiB", "2048 TiB". Zero, negative and NaN sizes print as "0 B".
+std::string format_bytes(double bytes);
+
 /// `text` between single quotes for a one-line message, with control characters escaped as in
 /// JSON ("\n", "\t", "\u0001"), so that a key or value holding a newline cannot break the line.
 std::string in_quotes(std::string_view text);

@@ -7,6 +7,7 @@
 #include <vqvae/harness/goldens.h>
 #include <vqvae/models/legacy.h>
 #include <vqvae/study/factory.h>
+#include <vqvae/study/resources.h>
 #include <vqvae/training/losses.h>
 #include <vqvae/training/trainer.h>
 
@@ -325,12 +326,29 @@ CheckResult check_training_run(Context& c) {
   return r;
 }
 
+// More codewords than samples: legal, but at least codebook_size − n codewords can never be any
+// sample's nearest, so they are dead whatever the training does.
+CheckResult check_codewords_vs_samples(Context& c) {
+  CheckResult r;
+  const int64_t codewords = c.config.codebook_size, samples = c.config.n;
+  const int64_t dead = dead_by_construction(c.config);
+  r.numbers = {{"codebook_size", static_cast<double>(codewords)}, {"samples", static_cast<double>(samples)},
+               {"dead_by_construction", static_cast<double>(dead)}};
+  r.status = dead == 0 ? Status::passed : Status::failed;
+  r.detail = dead == 0 ? std::to_string(codewords) + " codewords ≤ " + std::to_string(samples) + " samples"
+                       : std::to_string(codewords) + " codewords > " + std::to_string(samples) + " samples: at least " +
+                             std::to_string(codewords) + " − " + std::to_string(samples) + " = " + std::to_string(dead) +
+                             " codewords are dead by construction (each sample has one nearest codeword)";
+  return r;
+}
+
 // The checks, in report order: each name is written here once.
 struct CheckDefinition {
   const char* name;
   CheckResult (*run)(Context&);
 };
 constexpr CheckDefinition kChecks[] = {
+    {"codewords vs samples", check_codewords_vs_samples},
     {"output shapes", check_shapes},
     {"z_q_hard = codebook[indices]", check_hard_quantization},
     {"nearest codeword", check_nearest_codeword},

@@ -1,5 +1,7 @@
 #include <vqvae/io/atomic_file.h>
 
+#include <vqvae/core/interrupt.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,10 +43,14 @@ std::string folder_of(const std::string& path) {
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   temporary_path_ = create_unique(path_, "tmp");
   if (temporary_path_.empty()) cannot_create(path_);
+  // A second SIGINT / SIGTERM (core/interrupt.h) removes it before the process exits.
+  register_temporary(temporary_path_.c_str());
 }
 
 AtomicFile::~AtomicFile() {
+  // Removed before it is unregistered: a signal in between finds it gone (unlink fails, harmless).
   if (!committed_) std::remove(temporary_path_.c_str());
+  if (!committed_) unregister_temporary(temporary_path_.c_str());
 }
 
 void AtomicFile::commit() {
@@ -52,6 +58,7 @@ void AtomicFile::commit() {
   if (std::rename(temporary_path_.c_str(), path_.c_str()) != 0)
     throw IoError(path_ + ": cannot rename '" + temporary_path_ + "' over it");
   committed_ = true;
+  unregister_temporary(temporary_path_.c_str());
 }
 
 void write_file_atomically(const std::string& path, const std::string& content) {

@@ -2,7 +2,8 @@
 // destination's folder, then rename it over the destination. A reader sees the old file or the
 // new one, never half of one; a writer that fails or is destroyed before commit() leaves the old
 // file untouched and removes its temporary; two writers of the same destination never share a
-// temporary. No LibTorch.
+// temporary. While it exists the temporary is registered with core/interrupt.h, so that a second
+// SIGINT / SIGTERM, which ends the process at once, removes it too. No LibTorch.
 #pragma once
 
 #include <stdexcept>

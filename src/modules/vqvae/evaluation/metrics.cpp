@@ -57,10 +57,32 @@ CodebookGeometry codebook_geometry(const at::Tensor& codebook) {
   const int64_t n = c.size(0);
   if (n > 1) {
     out.std_norm = norms.std().item<double>();
-    const at::Tensor distances = at::pdist(c);  // n(n−1)/2 pairs i < j
-    out.mean_pairwise_distance = distances.mean().item<double>();
+    if (n <= kPairwiseDirectMax) {
+      const at::Tensor distances = at::pdist(c);  // n(n−1)/2 pairs i < j
+      out.mean_pairwise_distance = distances.mean().item<double>();
+    } else {
+      // Rows [a, a + b) against codewords [a, n): the pairs j > i are the upper triangle above
+      // the block's diagonal.
+      const int64_t block = std::max<int64_t>(1, kPairwiseBlockElements / n);
+      double sum = 0;
+      for (int64_t a = 0; a < n; a += block) {
+        const int64_t b = std::min(block, n - a);
+        const at::Tensor distances = at::cdist(c.slice(0, a, a + b), c.slice(0, a, n));
+        sum += distances.triu(1).sum().item<double>();
+      }
+      out.mean_pairwise_distance = sum / (0.5 * static_cast<double>(n) * static_cast<double>(n - 1));
+    }
   }
   return out;
+}
+
+double codebook_geometry_bytes(int64_t n, int64_t k) {
+  const double nd = static_cast<double>(std::max<int64_t>(n, 0)), kd = static_cast<double>(std::max<int64_t>(k, 0));
+  const double copies = nd * kd * 8 + 2 * nd * 8;  // float64 codebook, norms
+  if (n <= kPairwiseDirectMax) return copies + 0.5 * nd * (nd - 1) * 8;
+  const double block = static_cast<double>(std::max<int64_t>(1, kPairwiseBlockElements / n));
+  // cdist's result and its upper triangle, and cdist's padded float64 copies of the operands.
+  return copies + 2 * block * nd * 8 + 2 * nd * (kd + 3) * 8;
 }
 
 LatentBound latent_distortion_rate(const at::Tensor& z, int64_t codebook_size) {

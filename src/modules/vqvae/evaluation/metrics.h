@@ -32,8 +32,16 @@ struct CodebookGeometry {
   double mean_pairwise_distance = 0;  ///< mean ‖c_i − c_j‖ over i < j (0 for n = 1)
 };
 
-/// codebook (n, k) -> norms and spread.
+/// codebook (n, k) -> norms and spread. Up to kPairwiseDirectMax codewords the pairwise distances
+/// are at::pdist's n(n−1)/2 values at once; above, blocks of rows against the codewords after
+/// them (about kPairwiseBlockElements distances at a time), so that memory stays bounded (65536
+/// codewords: about 80 MiB, not the 16 GiB of all 2^31 pairs).
 CodebookGeometry codebook_geometry(const at::Tensor& codebook);
+inline constexpr int64_t kPairwiseDirectMax = 4096;
+inline constexpr int64_t kPairwiseBlockElements = int64_t{1} << 22;
+/// The peak bytes codebook_geometry allocates for n codewords of dimension k (float64 copies,
+/// norms, and the pairwise distances at once or per block): for the memory estimate.
+double codebook_geometry_bytes(int64_t n, int64_t k);
 
 /// The latent source a codebook of n codewords quantizes, and its Shannon bound.
 struct LatentBound {

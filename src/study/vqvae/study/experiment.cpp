@@ -2,6 +2,7 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
+#include <vqvae/core/interrupt.h>
 #include <vqvae/evaluation/metrics.h>
 #include <vqvae/initialization/codebook_init.h>
 #include <vqvae/io/atomic_file.h>
@@ -85,15 +86,31 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   result.bound = latent_distortion_rate(z, config.codebook_size);
 
   for (const InitKind init : options.inits) {
+    if (result.status != RunStatus::completed) break;
     InitStudy study;
     study.init = init;
     for (uint64_t seed : result.seeds) {
+      if (stop_requested()) {
+        result.status = RunStatus::interrupted;
+        break;
+      }
       RunConfig run_config = config;
       run_config.init = init;
       run_config.seed = seed;  // codebook draw; the dataset stays config.seed's
       TrainingRunOptions run_options = t;
       run_options.shuffle_seed(std::nullopt).on_step(nullptr).on_eval(nullptr);
-      TrainingRunResult run = run_training(build_model(run_config, dataset), dataset.X, run_config, run_options);
+      TrainingRunResult run;
+      try {
+        run = run_training(build_model(run_config, dataset), dataset.X, run_config, run_options);
+      } catch (const TrainingDiverged& e) {
+        result.status = RunStatus::diverged;
+        result.stop_reason = "run " + std::string(to_string(init)) + " seed " + std::to_string(seed) + ": " + e.what();
+        break;
+      }
+      if (run.status == RunStatus::interrupted) {  // the unfinished run is dropped
+        result.status = RunStatus::interrupted;
+        break;
+      }
       study.initial_distortion.push_back(run.history.front().distortion);
       study.final_distortion.push_back(run.summary.distortion);
       study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
@@ -101,7 +118,9 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
       study.revived.push_back(static_cast<double>(run.summary.revived));
       if (options.on_run) options.on_run(init, seed, run.summary);
       study.runs.push_back(std::move(run));
+      ++result.finished_runs;
     }
+    if (study.runs.empty()) continue;
     const auto& first = study.runs.front().history;
     for (size_t e = 0; e < first.size(); ++e) {
       double sum = 0;
@@ -110,6 +129,15 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
       study.mean_distortion.push_back(sum / static_cast<double>(study.runs.size()));
     }
     result.inits.push_back(std::move(study));
+  }
+  if (result.status == RunStatus::diverged)
+    {
+    const std::string message = result.stop_reason;
+    throw ExperimentDiverged(message, std::make_shared<const ExperimentResult>(std::move(result)));
+  }
+  if (result.status == RunStatus::interrupted || stop_requested()) {
+    result.status = RunStatus::interrupted;  // the k-means reference is skipped
+    return result;
   }
 
   // k-means on the whole dataset's latents, no gradient training: one k-means++/Lloyd per seed.
@@ -214,11 +242,13 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
       file.write_attribute(run, "revived", s.runs[i].summary.revived);
     }
   }
-  file.create_group("kmeans");
-  file.write_tensor("kmeans/distortion", at::tensor(r.kmeans_distortion, at::kDouble));
-  file.write_tensor("kmeans/dead_codes", at::tensor(r.kmeans_dead_codes, at::kDouble));
-  file.write_attribute("kmeans", "max_iter", r.kmeans_max_iter);
-  file.write_attribute("kmeans", "n_init", r.kmeans_n_init);
+  if (!r.kmeans_distortion.empty()) {  // none when the study stopped early
+    file.create_group("kmeans");
+    file.write_tensor("kmeans/distortion", at::tensor(r.kmeans_distortion, at::kDouble));
+    file.write_tensor("kmeans/dead_codes", at::tensor(r.kmeans_dead_codes, at::kDouble));
+    file.write_attribute("kmeans", "max_iter", r.kmeans_max_iter);
+    file.write_attribute("kmeans", "n_init", r.kmeans_n_init);
+  }
   file.write_tensor("eigenvalues", at::tensor(r.bound.eigenvalues, at::kDouble));
   file.write_tensor("seeds", at::tensor(std::vector<int64_t>(r.seeds.begin(), r.seeds.end()), at::kLong));
   file.write_attribute("/", "distortion_rate_bound", r.bound.distortion_rate);
@@ -232,6 +262,9 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
   file.write_attribute("/", "eval_every", r.eval_every);
   file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(r.revive_dead_codes));
   file.write_attribute("/", "revival_window", r.revival_window);
+  file.write_attribute("/", "status", std::string(to_string(r.status)));
+  file.write_attribute("/", "finished_runs", r.finished_runs);
+  if (r.status == RunStatus::diverged) file.write_attribute("/", "diverged_reason", r.stop_reason);
   write_provenance(file, command);
   file.commit();
 }

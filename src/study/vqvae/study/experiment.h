@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,12 +67,34 @@ struct ExperimentResult {
   int64_t kmeans_max_iter = 0, kmeans_n_init = 0;
   LatentBound bound;                        ///< of the latents of the initial model (config.seed)
   std::vector<InitStudy> inits;
-  std::vector<double> kmeans_distortion;    ///< per seed
+  std::vector<double> kmeans_distortion;    ///< per seed (empty when the study stopped early)
   std::vector<double> kmeans_dead_codes;
+  /// completed; interrupted (SIGINT / SIGTERM: the finished runs, no k-means reference);
+  /// diverged (the finished runs before the run that diverged).
+  RunStatus status = RunStatus::completed;
+  int64_t finished_runs = 0;
+  std::string stop_reason;                  ///< diverged: TrainingDiverged's message and the run
+};
+
+/// Thrown by run_experiment when a run diverges (TrainingDiverged): what() is one line,
+/// "run rd_gaussian seed 43: training diverged at step 3: ..."; partial() holds the runs that
+/// finished before it (status diverged, no k-means reference).
+class ExperimentDiverged : public std::runtime_error {
+ public:
+  ExperimentDiverged(const std::string& message, std::shared_ptr<const ExperimentResult> partial)
+      : std::runtime_error(message), partial_(std::move(partial)) {}
+  const ExperimentResult& partial() const { return *partial_; }
+
+ private:
+  std::shared_ptr<const ExperimentResult> partial_;
 };
 
 /// Runs the study. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no
-/// init, kmeans_max_iter < 0, kmeans_n_init < 1, or codebook_size > n (k-means row).
+/// init, kmeans_max_iter < 0, kmeans_n_init < 1, or codebook_size > n (k-means row); throws
+/// ExperimentDiverged when a run diverges. When SIGINT / SIGTERM has arrived
+/// (core/interrupt.h's stop_requested()) it stops after the current step of the current run,
+/// drops that run, and returns the finished ones (status interrupted; inits without a finished
+/// run are left out).
 ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options = {});
 
 /// The table: per init, D final mean ± std, gap to D(R) (dB, of the mean), dead codes, steps to
@@ -79,8 +103,9 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
 std::string format_experiment_table(const ExperimentResult& result);
 
 /// One HDF5 file: /runs/<init>/seed_<s>/history/<metric>, per-init summaries, /kmeans, the
-/// eigenvalues, D(R), and the full configuration, options and versions as attributes. The same
-/// seeds and threads give identical numbers. Atomic (Hdf5Writer).
+/// eigenvalues, D(R), and the full configuration, options and versions as attributes, with
+/// `status` and `finished_runs` (and `diverged_reason` for a diverged study; no /kmeans for a
+/// stopped one). The same seeds and threads give identical numbers. Atomic (Hdf5Writer).
 void write_experiment_hdf5(const std::string& path, const ExperimentResult& result,
                            const std::string& command);
 

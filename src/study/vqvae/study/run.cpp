@@ -2,6 +2,7 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
+#include <vqvae/core/interrupt.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/io/atomic_file.h>
 #include <vqvae/io/hdf5_file.h>
@@ -12,9 +13,12 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/string_utils.h>
+#include <torch/optim/adam.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 
 namespace vqvae {
 namespace {
@@ -24,6 +28,84 @@ namespace {
 uint64_t derived_shuffle_seed(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ULL + 0x5EEDULL; }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A parameter training changes, watched for NaN/Inf after every step.
+struct Watched {
+  std::string name;  // "codebook", "encoder.weight"
+  at::Tensor tensor;
+  float limit = std::numeric_limits<float>::max();  // larger magnitudes count as Inf
+};
+
+// A parameter beyond ±sqrt(FLT_MAX) ≈ 1.84e19 can only give Inf squared distances in float32:
+// a codeword there is never anyone's nearest again, latents there are never quantized.
+const float kParameterLimit = std::sqrt(std::numeric_limits<float>::max());
+
+std::vector<Watched> trained_parameters(VQVAE& model) {
+  std::vector<Watched> watched;
+  for (const auto& item : model->named_parameters(/*recurse=*/true)) {
+    if (!item.value().requires_grad()) continue;
+    std::string name = item.key();
+    if (name.rfind("quantizer.", 0) == 0) name = name.substr(10);
+    watched.push_back({name, item.value(), kParameterLimit});
+  }
+  return watched;
+}
+
+// Values of t that are NaN or beyond ±limit: a branch-free pass over the raw values of a
+// contiguous CPU float tensor (the default codebook, 2048 floats: about 0.5 µs), LibTorch ops
+// otherwise.
+int64_t count_non_finite(const at::Tensor& t, float limit = std::numeric_limits<float>::max()) {
+  const at::Tensor d = t.detach();
+  if (d.device().is_cpu() && d.is_contiguous() && d.scalar_type() == at::kFloat) {
+    const float* v = d.data_ptr<float>();
+    const int64_t size = d.numel();
+    int64_t bad = 0;
+    for (int64_t i = 0; i < size; ++i) bad += !(std::fabs(v[i]) <= limit);
+    return bad;
+  }
+  return d.numel() - (d.abs() <= static_cast<double>(limit)).sum().item<int64_t>();
+}
+
+// Adam's moments of the watched parameters (created by the first step): the second moment is
+// where a huge gradient first overflows (g² beyond float32), before any parameter does.
+std::vector<Watched> optimizer_state(Trainer& trainer, const std::vector<Watched>& parameters) {
+  std::vector<Watched> watched;
+  auto& state = trainer.optimizer().state();
+  for (const Watched& p : parameters) {
+    const auto found = state.find(c10::guts::to_string(p.tensor.unsafeGetTensorImpl()));
+    if (found == state.end()) continue;
+    const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(found->second.get());
+    if (!adam) continue;
+    watched.push_back({"Adam's exp_avg of " + p.name, adam->exp_avg()});
+    watched.push_back({"Adam's exp_avg_sq of " + p.name, adam->exp_avg_sq()});
+  }
+  return watched;
+}
+
+double max_abs(const at::Tensor& t) { return t.numel() ? t.detach().abs().max().item<double>() : 0.0; }
+
+// "" when the step's losses and the trained parameters are finite, else what is not.
+std::string non_finite_after_step(const LossOutput& loss, const std::vector<Watched>& watched) {
+  std::string found;
+  if (!std::isfinite(loss.total_value) || !std::isfinite(loss.recon) || !std::isfinite(loss.codebook) ||
+      !std::isfinite(loss.commitment))
+    found = "loss not finite (total " + format_significant(loss.total_value, 4) + ": recon " +
+            format_significant(loss.recon, 4) + ", codebook " + format_significant(loss.codebook, 4) +
+            ", commitment " + format_significant(loss.commitment, 4) + ")";
+  for (const Watched& w : watched) {
+    const int64_t bad = count_non_finite(w.tensor, w.limit);
+    if (bad == 0) continue;
+    const int64_t non_finite = w.limit < std::numeric_limits<float>::max() ? count_non_finite(w.tensor) : bad;
+    const std::string of = " of " + std::to_string(w.tensor.numel()) + " values";
+    const std::string beyond = "beyond ±" + format_significant(w.limit, 3);
+    found += (found.empty() ? "" : "; ") + w.name + " has ";
+    if (non_finite == bad) found += std::to_string(bad) + " NaN/Inf" + of;
+    else if (non_finite == 0) found += std::to_string(bad) + of + " " + beyond + " (squares Inf in float32)";
+    else found += std::to_string(non_finite) + " NaN/Inf and " + std::to_string(bad - non_finite) + " more " + beyond + of;
+    found += " after the update";
+  }
+  return found;
+}
 
 }  // namespace
 
@@ -144,13 +226,74 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
     if (options.on_eval()) options.on_eval()(record, total_steps);
   };
 
+  std::vector<Watched> watched = trained_parameters(model);
+  const size_t parameter_count = watched.size();
+  // Stops the run at `step`: what became non-finite, and the run up to the step before.
+  const auto diverged = [&](int64_t step, const std::string& what) {
+    auto partial = std::make_shared<TrainingRunResult>();
+    partial->history = result.history;
+    partial->initial_codebook = result.initial_codebook;
+    partial->codebook = codebook.detach().clone();
+    partial->status = RunStatus::diverged;
+    partial->last_step = step - 1;
+    partial->diverged_at_step = step;
+    partial->stop_reason = what + " (" + to_string(config.optimizer) + ", lr " + format_significant(config.lr) + ")";
+    RunSummary& s = partial->summary;
+    const EvalRecord& last = partial->history.back();
+    s.distortion = last.distortion;
+    s.perplexity = last.perplexity;
+    s.dead_codes = last.dead_codes;
+    s.codes_used = last.codes_used;
+    s.revived = revived;
+    s.steps = step - 1;
+    s.rate_bits = std::log2(static_cast<double>(n));
+    s.steps_to_within_10_percent = steps_to_within(partial->history, 0.1);
+    const std::string message = "training diverged at step " + std::to_string(step) + ": " + partial->stop_reason;
+    throw TrainingDiverged(message, std::move(partial));
+  };
+
+  // The search (nearest_codeword) refuses a row of z with no finite distance to any codeword:
+  // after a step, that is divergence when z holds NaN/Inf, or when the codebook or z have grown
+  // so large that every squared distance overflows float32. Returns if it is neither.
+  const auto diagnose_search_failure = [&](int64_t step, const at::Tensor& batch) {
+    at::Tensor z;
+    {
+      c10::NoGradGuard no_grad;
+      z = model->encode(batch);
+    }
+    const int64_t bad_z = count_non_finite(z), bad_codebook = count_non_finite(codebook);
+    if (bad_z > 0)
+      diverged(step, "z has " + std::to_string(bad_z) + " NaN/Inf of " + std::to_string(z.numel()) +
+                         " values at the forward pass");
+    if (bad_codebook > 0)
+      diverged(step, "codebook has " + std::to_string(bad_codebook) + " NaN/Inf of " +
+                         std::to_string(codebook.numel()) + " values");
+    const double reach = max_abs(z) + max_abs(codebook);
+    if (reach * reach * static_cast<double>(z.size(1)) > std::numeric_limits<float>::max())
+      diverged(step, "every squared distance overflows float32 (max |codebook| " +
+                         format_significant(max_abs(codebook), 3) + ", max |z| " + format_significant(max_abs(z), 3) +
+                         ")");
+  };
+
   evaluate(0);
   at::Tensor order;
+  int64_t steps_done = total_steps;
   for (int64_t step = 1; step <= total_steps; ++step) {
     const int64_t position = (step - 1) % steps_per_epoch;
     if (position == 0) order = at::randperm(N, generator, at::TensorOptions().dtype(at::kLong));
     const at::Tensor rows = order.slice(0, position * batch, std::min(N, (position + 1) * batch));
-    const LossOutput loss = trainer.train_step(x.index_select(0, rows), config.beta);
+    const at::Tensor step_x = x.index_select(0, rows);
+    LossOutput loss;
+    try {
+      loss = trainer.train_step(step_x, config.beta);
+    } catch (const InvalidArgument&) {
+      diagnose_search_failure(step, step_x);
+      throw;
+    }
+    if (step == 1)  // the optimizer's state exists from the first step on
+      for (const Watched& w : optimizer_state(trainer, std::vector<Watched>(watched.begin(), watched.begin() + parameter_count)))
+        watched.push_back(w);
+    if (const std::string what = non_finite_after_step(loss, watched); !what.empty()) diverged(step, what);
 
     if (options.revive_dead_codes()) {
       // References, not copies: a copy held across steps would make the fused step allocate.
@@ -173,10 +316,25 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
         revived += static_cast<int64_t>(dead.size());
       }
     }
-    if (step % eval_every == 0 || step == total_steps) evaluate(step);
+    const bool evaluated = step % eval_every == 0 || step == total_steps;
+    if (evaluated) {
+      try {
+        evaluate(step);
+      } catch (const InvalidArgument&) {
+        diagnose_search_failure(step, x);
+        throw;
+      }
+    }
     if (options.on_step())
       options.on_step()(step, total_steps, loss.total_value, loss.recon, loss.codebook, loss.commitment);
+    if (stop_requested() && step < total_steps) {  // SIGINT / SIGTERM: stop after this step
+      if (!evaluated) evaluate(step);
+      result.status = RunStatus::interrupted;
+      steps_done = step;
+      break;
+    }
   }
+  result.last_step = steps_done;
 
   result.codebook = codebook.detach().clone();
   at::Tensor z;
@@ -197,7 +355,7 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
   s.dead_codes = last.dead_codes;
   s.codes_used = last.codes_used;
   s.revived = revived;
-  s.steps = total_steps;
+  s.steps = steps_done;
   s.steps_to_within_10_percent = steps_to_within(result.history, 0.1);
   s.eigenvalues = bound.eigenvalues;
   return result;
@@ -233,7 +391,8 @@ void write_training_hdf5(const std::string& path, const TrainingRunResult& resul
   file.create_group("history");
   for (const auto& [name, values] : history_columns(result.history))
     file.write_tensor("history/" + name, at::tensor(values, at::kDouble));
-  file.write_tensor("eigenvalues", at::tensor(result.summary.eigenvalues, at::kDouble));
+  if (!result.summary.eigenvalues.empty())  // a diverged run has no bound
+    file.write_tensor("eigenvalues", at::tensor(result.summary.eigenvalues, at::kDouble));
   file.write_tensor("initial_codebook", result.initial_codebook);
   file.write_tensor("codebook", result.codebook);
   file.create_group("summary");
@@ -257,6 +416,12 @@ void write_training_hdf5(const std::string& path, const TrainingRunResult& resul
   file.write_attribute("/", "eval_every", options.eval_every());
   file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(options.revive_dead_codes()));
   file.write_attribute("/", "revival_window", options.revival_window());
+  file.write_attribute("/", "status", std::string(to_string(result.status)));
+  file.write_attribute("/", "last_step", result.last_step);
+  if (result.status == RunStatus::diverged) {
+    file.write_attribute("/", "diverged_at_step", result.diverged_at_step);
+    file.write_attribute("/", "diverged_reason", result.stop_reason);
+  }
   file.commit();
 }
 

@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,11 +92,39 @@ struct TrainingRunOptions {
   TORCH_ARG(EvalCallback, on_eval) = nullptr;
 };
 
+/// How a run ended: every step taken; stopped because a loss term, the latents or a parameter
+/// became NaN/Inf; stopped early by SIGINT / SIGTERM (core/interrupt.h).
+enum class RunStatus { completed, diverged, interrupted };
+inline constexpr ChoiceTable<RunStatus, 3> kRunStatusNames{{{RunStatus::completed, "completed"},
+                                                            {RunStatus::diverged, "diverged"},
+                                                            {RunStatus::interrupted, "interrupted"}}};
+inline const char* to_string(RunStatus status) { return choice_name(kRunStatusNames, status); }
+
 struct TrainingRunResult {
   std::vector<EvalRecord> history;  ///< step 0, every eval_every steps, and the last step
   RunSummary summary;
   at::Tensor initial_codebook;      ///< (n, k)
-  at::Tensor codebook;              ///< (n, k) after training
+  at::Tensor codebook;              ///< (n, k) after training (diverged: as it was then)
+  RunStatus status = RunStatus::completed;
+  int64_t last_step = 0;            ///< the last step completed with finite values
+  int64_t diverged_at_step = 0;     ///< diverged: the step where it happened; else 0
+  std::string stop_reason;          ///< diverged: what became non-finite (one line); else ""
+};
+
+/// Thrown by run_training when, after a step, a loss term, the latents or a trained parameter
+/// holds NaN or Inf: training stops at that step. what() is one line, e.g. "training diverged at
+/// step 3: codebook has 2048 NaN/Inf of 2048 values after the update (adam, lr 1e+30)";
+/// partial() is the run up to there (status diverged, the history's evaluations before that
+/// step, last_step = step − 1, the summary of the last evaluation without the D(R) bound).
+class TrainingDiverged : public std::runtime_error {
+ public:
+  TrainingDiverged(const std::string& message, std::shared_ptr<const TrainingRunResult> partial)
+      : std::runtime_error(message), partial_(std::move(partial)) {}
+  int64_t step() const { return partial_->diverged_at_step; }
+  const TrainingRunResult& partial() const { return *partial_; }
+
+ private:
+  std::shared_ptr<const TrainingRunResult> partial_;
 };
 
 /// Whole-dataset evaluation of `model` on x (N, d): losses (with `beta`), distortion, usage and
@@ -106,6 +136,11 @@ EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta);
 /// smaller). Same model, data, options and threads -> identical history.
 /// Throws InvalidArgument for epochs < 1 (when steps is 0), steps < 0, eval_every < 0,
 /// revival_window < 0, or x not (N, d) with N >= 2.
+/// After every step the four loss values and every trained parameter are checked for NaN/Inf
+/// (a pass over the parameters' raw values, about 1 % of the default step): a non-finite one
+/// throws TrainingDiverged. After every step it also asks core/interrupt.h's stop_requested():
+/// when SIGINT / SIGTERM has arrived it evaluates at that step and returns the run so far
+/// (status interrupted, summary.steps = last_step = the steps taken).
 TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig& config,
                                const TrainingRunOptions& options = {});
 
@@ -123,7 +158,9 @@ std::string summary_to_json(const RunSummary& summary);
 
 /// Writes /history/<column> (float64, one entry per evaluation), /summary attributes,
 /// /eigenvalues, /initial_codebook, /codebook and the configuration (JSON and one attribute per
-/// key), versions and `command` as attributes of "/". Atomic (Hdf5Writer).
+/// key), versions and `command` as attributes of "/", with `status` ("completed", "diverged",
+/// "interrupted") and `last_step`, and for a diverged run `diverged_at_step` and
+/// `diverged_reason`. Atomic (Hdf5Writer).
 void write_training_hdf5(const std::string& path, const TrainingRunResult& result,
                          const RunConfig& config, const TrainingRunOptions& options,
                          const std::string& command);
