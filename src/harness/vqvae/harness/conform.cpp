@@ -395,7 +395,6 @@ class Referee {
 
   ConformCheck pca_values() { return encode_decode(ConformCaseKind::pca, "PCA encode/decode as the goldens say", 4); }
   ConformCheck legacy() {
-    ConformCheck storage;
     Tally t;
     for (const Judged& j : of(ConformCaseKind::legacy)) {
       if (status_of(*j.response) == "missing") {
