@@ -55,14 +55,20 @@ std::vector<Watched> trained_parameters(VQVAE& model) {
 // contiguous CPU float tensor (the default codebook, 2048 floats: about 0.5 µs), LibTorch ops
 // otherwise.
 int64_t count_non_finite(const at::Tensor& t, float limit = std::numeric_limits<float>::max()) {
-  const at::Tensor d = t.detach();
-  if (d.device().is_cpu() && d.is_contiguous() && d.scalar_type() == at::kFloat) {
-    const float* v = d.data_ptr<float>();
-    const int64_t size = d.numel();
+  if (t.device().is_cpu() && t.is_contiguous() && t.scalar_type() == at::kFloat) {  // no detach(): it allocates
+    const float* v = t.data_ptr<float>();
+    const int64_t size = t.numel();
     int64_t bad = 0;
-    for (int64_t i = 0; i < size; ++i) bad += !(std::fabs(v[i]) <= limit);
+    for (int64_t start = 0; start < size; start += int64_t{1} << 30) {
+      // An int32 count per block of 2^30 values: the loop vectorizes (an int64 one did not).
+      const int64_t end = std::min(size, start + (int64_t{1} << 30));
+      int32_t block = 0;
+      for (int64_t i = start; i < end; ++i) block += std::fabs(v[i]) <= limit ? 0 : 1;
+      bad += block;
+    }
     return bad;
   }
+  const at::Tensor d = t.detach();
   return d.numel() - (d.abs() <= static_cast<double>(limit)).sum().item<int64_t>();
 }
 
