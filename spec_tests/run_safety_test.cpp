@@ -126,6 +126,24 @@ TEST(Divergence, HugeLearningRateStopsAtTheStepWithThePartialRun) {
   }
 }
 
+TEST(Divergence, ExperimentStopsWithTheFinishedRuns) {
+  RunConfig c = small_config();
+  c.lr = 1e30;
+  ExperimentOptions options;
+  options.inits = {InitKind::uniform};
+  options.seeds = 2;
+  options.training.steps(10);
+  try {
+    run_experiment(c, options);
+    FAIL() << "did not diverge";
+  } catch (const ExperimentDiverged& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("run uniform seed 42: training diverged at step ", 0), 0u) << e.what();
+    EXPECT_EQ(e.partial().status, RunStatus::diverged);
+    EXPECT_EQ(e.partial().finished_runs, 0);
+    EXPECT_TRUE(e.partial().inits.empty());
+  }
+}
+
 TEST(Divergence, FiniteRunsAreCompleted) {
   const RunConfig c = small_config();
   const TrainingRunResult run = run_training(c, make_dataset(c), TrainingRunOptions().steps(20));

@@ -241,6 +241,13 @@ AvailableMemory available_memory() {
       double limit = 0, usage = 0;
       if (!read_number(limit_file, limit)) continue;
       if (!read_number(usage_file, usage)) usage = 0;
+      // The usage counts the page cache; its inactive file pages are reclaimed before the limit
+      // is hit (as `docker stats` reports it).
+      std::ifstream stat(usage_file.substr(0, usage_file.rfind('/')) + "/memory.stat");
+      std::string key;
+      double value = 0;
+      while (stat >> key >> value)
+        if (key == (controllers.empty() ? "inactive_file" : "total_inactive_file")) usage = std::max(0.0, usage - value);
       const double left = std::max(0.0, limit - usage);
       if (left < out.bytes) out = {left, controllers.empty() ? "cgroup memory.max" : "cgroup memory.limit_in_bytes"};
       break;

@@ -61,7 +61,8 @@ struct AvailableMemory {
 
 /// The smaller of /proc/meminfo's MemAvailable and the cgroup's limit minus its usage (v2:
 /// memory.max − memory.current of the process's cgroup; v1: memory.limit_in_bytes −
-/// memory.usage_in_bytes), when there is a limit. The environment variable
+/// memory.usage_in_bytes; the usage without the inactive page cache of memory.stat), when there
+/// is a limit. The environment variable
 /// VQVAE_MEMORY_AVAILABLE_BYTES (a number of bytes) replaces both (tests, or to allow more or
 /// less than the machine reports). Throws InvalidArgument naming it when it is not a number >= 0.
 /// Where nothing can be read, bytes is +inf (nothing is refused).
