@@ -288,6 +288,18 @@ case_run_safety_train_warns_more_codewords_than_samples() {
   grep -q '^dead codes' stdout || fail "the run did not finish"
 }
 
+# experiment: the same warning; its k-means reference row (a sample per codeword) says why it is
+# skipped, in the table and in the file.
+case_run_safety_experiment_warns_more_codewords_than_samples() {
+  "$VQVAE" experiment --n 500 --codebook-size 512 --inits uniform --seeds 1 --steps 2 --kmeans-max-iter 2 \
+    --out e.h5 --plot '' --quiet > stdout 2> stderr || { cat stdout stderr; fail "exited $?"; }
+  cat stderr stdout
+  [ "$(wc -l < stderr)" -eq 1 ] || fail "stderr is not one line"
+  grep -qxF 'vqvae: warning: --codebook-size 512 > --n 500: at least 12 codewords are dead by construction (each sample has one nearest codeword)' stderr || fail "warning"
+  grep -qE '^k-means \(Lloyd, k-means\+\+\) +skipped: k-means needs at least 512 samples \(one per codeword\), the dataset has 500$' stdout || fail "no skipped k-means row"
+  h5dump -a /kmeans/skipped e.h5 | grep -q 'skipped: k-means needs at least 512 samples' || fail "the file does not say why"
+}
+
 case_run_safety_validate_fails_more_codewords_than_samples() {
   "$VQVAE" validate --n 500 --codebook-size 512 > stdout 2>&1
   status=$?

@@ -93,6 +93,8 @@ CommandRunner add_experiment_command(CLI::App& app) {
     check_output_folder(flags->plot, "--plot");
     resolve_device(global.device);
     set_threads(config.threads);
+    if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
+      std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
     const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
     auto done = std::make_shared<int64_t>(0);
     if (!flags->quiet) {

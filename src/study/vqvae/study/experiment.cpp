@@ -57,10 +57,6 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   }
   check_at_least(options.kmeans_n_init, 1, where, "kmeans_n_init");
   check_at_least(options.kmeans_max_iter, 0, where, "kmeans_max_iter");
-  if (config.codebook_size > config.n)
-    throw_invalid_argument(param("codebook_size"), "must be <= " + param("n") + " = " + std::to_string(config.n) +
-                                                  " for the k-means reference, got " +
-                                                  std::to_string(config.codebook_size));
 
   const GaussianDataset dataset = make_dataset(config);
   ExperimentResult result;
@@ -141,6 +137,12 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   }
 
   // k-means on the whole dataset's latents, no gradient training: one k-means++/Lloyd per seed.
+  // It needs a sample per codeword: with more codewords than samples the row says so instead.
+  if (config.codebook_size > config.n) {
+    result.kmeans_skipped = "skipped: k-means needs at least " + std::to_string(config.codebook_size) +
+                            " samples (one per codeword), the dataset has " + std::to_string(config.n);
+    return result;
+  }
   for (uint64_t seed : result.seeds) {
     const at::Tensor centres = kmeans_init(
         config.codebook_size, z.size(1), z,
@@ -206,7 +208,8 @@ std::string format_experiment_table(const ExperimentResult& r) {
     for (const auto& run : s.runs) initial_dead.push_back(static_cast<double>(run.history.front().dead_codes));
     row(std::string(to_string(s.init)) + ", initial codebook", s.initial_distortion, initial_dead, "-", "");
   }
-  row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
+  if (r.kmeans_skipped.empty()) row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
+  else out << pad("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
   out << pad("D(R) bound", w[0]) << pad(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
   return out.str();
 }
@@ -248,6 +251,9 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
     file.write_tensor("kmeans/dead_codes", at::tensor(r.kmeans_dead_codes, at::kDouble));
     file.write_attribute("kmeans", "max_iter", r.kmeans_max_iter);
     file.write_attribute("kmeans", "n_init", r.kmeans_n_init);
+  } else if (!r.kmeans_skipped.empty()) {
+    file.create_group("kmeans");
+    file.write_attribute("kmeans", "skipped", r.kmeans_skipped);
   }
   file.write_tensor("eigenvalues", at::tensor(r.bound.eigenvalues, at::kDouble));
   file.write_tensor("seeds", at::tensor(std::vector<int64_t>(r.seeds.begin(), r.seeds.end()), at::kLong));
@@ -323,7 +329,8 @@ std::string plot_experiment(const std::string& path, const ExperimentResult& r) 
     for (size_t i = 0; i < r.inits.size(); ++i)
       out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << colours[i % 6]
           << "' title " << gnuplot_quoted(to_string(r.inits[i].init)) << ", ";
-    out << kmeans << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
+    if (!r.kmeans_distortion.empty())
+      out << kmeans << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
     out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'red' title 'D(R)'\n";
   }
   const std::string command = "gnuplot " + gnuplot_quoted(script) + " > " + gnuplot_quoted(log) + " 2>&1";

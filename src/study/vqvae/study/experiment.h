@@ -69,6 +69,9 @@ struct ExperimentResult {
   std::vector<InitStudy> inits;
   std::vector<double> kmeans_distortion;    ///< per seed (empty when the study stopped early)
   std::vector<double> kmeans_dead_codes;
+  /// Why the k-means reference was not computed although the study finished ("" when it was):
+  /// with more codewords than samples it has no sample for every codeword.
+  std::string kmeans_skipped;
   /// completed; interrupted (SIGINT / SIGTERM: the finished runs, no k-means reference);
   /// diverged (the finished runs before the run that diverged).
   RunStatus status = RunStatus::completed;
@@ -90,7 +93,7 @@ class ExperimentDiverged : public std::runtime_error {
 };
 
 /// Runs the study. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no
-/// init, kmeans_max_iter < 0, kmeans_n_init < 1, or codebook_size > n (k-means row); throws
+/// init, kmeans_max_iter < 0 or kmeans_n_init < 1 (codebook_size > n skips the k-means row, saying why); throws
 /// ExperimentDiverged when a run diverges. When SIGINT / SIGTERM has arrived
 /// (core/interrupt.h's stop_requested()) it stops after the current step of the current run,
 /// drops that run, and returns the finished ones (status interrupted; inits without a finished
