@@ -88,13 +88,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
     options.kmeans_max_iter = flags->kmeans_max_iter;
     const MemoryEstimate estimate = estimate_experiment_memory(config, options);
     if (flags->print_config) return print_config(config, estimate);
-    require_memory(estimate, available_memory());  // exit 2 before any work
-    check_output_folder(flags->out, "--out");
-    check_output_folder(flags->plot, "--plot");
-    resolve_device(global.device);
-    set_threads(config.threads);
-    if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
-      std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
+    prepare_run(config, estimate, global, {{"--out", flags->out}, {"--plot", flags->plot}});  // before any work
     const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
     auto done = std::make_shared<int64_t>(0);
     if (!flags->quiet) {

@@ -66,13 +66,7 @@ CommandRunner add_train_command(CLI::App& app) {
         .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
     const MemoryEstimate estimate = estimate_train_memory(config, options);
     if (flags->print_config) return print_config(config, estimate);
-    require_memory(estimate, available_memory());  // exit 2 before any work
-    check_output_folder(flags->out, "--out");
-    check_output_folder(flags->csv, "--csv");
-    resolve_device(global.device);
-    set_threads(config.threads);
-    if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
-      std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
+    prepare_run(config, estimate, global, {{"--out", flags->out}, {"--csv", flags->csv}});  // before any work
 
     const bool tty = isatty(STDOUT_FILENO) == 1 && !flags->json;
     auto last = std::make_shared<EvalRecord>();

@@ -1,5 +1,7 @@
 #include "config_flags.h"
 
+#include <vqvae/core/runtime.h>
+
 #include <algorithm>
 #include <iostream>
 #include <type_traits>
@@ -40,6 +42,16 @@ int print_config(const RunConfig& config, const MemoryEstimate& estimate) {
   std::cout << config_to_json(config) << std::endl;
   std::cerr << format_memory_estimate(estimate, available_memory()) << std::endl;
   return 0;
+}
+
+void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
+                 const std::vector<std::pair<std::string, std::string>>& outputs) {
+  require_memory(estimate, available_memory());
+  for (const auto& [flag, path] : outputs) check_output_folder(path, flag);
+  resolve_device(global.device);
+  set_threads(config.threads);
+  if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
+    std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
 }
 
 int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options) {

@@ -38,6 +38,13 @@ class ConfigFlags {
 /// memory estimate on stderr (one line). Returns 0.
 int print_config(const RunConfig& config, const MemoryEstimate& estimate);
 
+/// What `train` and `experiment` do before any work, in this order: refuse a configuration whose
+/// memory estimate does not fit (InvalidArgument, exit 2), check that each output's folder takes a
+/// file (`outputs`: flag and path; IoError, exit 1), resolve the device, set the threads, and
+/// print the one-line warning about codewords dead by construction.
+void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
+                 const std::vector<std::pair<std::string, std::string>>& outputs);
+
 /// Optimizer steps of a run: --steps, or --epochs · ceil(n / batch size).
 int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options);
 
