@@ -77,16 +77,19 @@ class ConditionalSteQuantizer : public QuantizerBase {
   }
 };
 
-VQVAE model_with_conditional_ste(const RunConfig& c, const GaussianDataset& data) {
+
+// The library's model for `c`, with its quantizer replaced by a `Quantizer` on the same codebook.
+template <typename Quantizer>
+VQVAE model_with(const RunConfig& c, const GaussianDataset& data) {
   VQVAE reference = build_model(c, data);
-  auto quantizer = std::make_shared<ConditionalSteQuantizer>(
+  auto quantizer = std::make_shared<Quantizer>(
       QuantizerOptions(c.k, c.codebook_size).init_codebook(reference->quantizer()->codebook.detach()));
   return VQVAE(reference->encoder(), quantizer, reference->decoder());
 }
 
 TEST(Validation, ConditionalSteQuantizerFailsWithExitStatus1) {
   ValidationOptions options;
-  options.factory = model_with_conditional_ste;
+  options.factory = model_with<ConditionalSteQuantizer>;
   std::ostringstream out;
   const int status = run_validate_command(small_config(), options, false, false, out);
   EXPECT_EQ(status, 1);
@@ -123,13 +126,6 @@ class BlockingQuantizer : public QuantizerBase {
   at::Tensor estimate(const at::Tensor&, const at::Tensor& q) const override { return q.clone(); }
 };
 
-template <typename Quantizer>
-VQVAE model_with(const RunConfig& c, const GaussianDataset& data) {
-  VQVAE reference = build_model(c, data);
-  auto quantizer = std::make_shared<Quantizer>(
-      QuantizerOptions(c.k, c.codebook_size).init_codebook(reference->quantizer()->codebook.detach()));
-  return VQVAE(reference->encoder(), quantizer, reference->decoder());
-}
 
 TEST(Validation, GradientRoutingCheckFailsOnAMisroutedModel) {
   ValidationOptions options;

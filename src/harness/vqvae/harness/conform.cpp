@@ -141,6 +141,17 @@ const std::vector<std::pair<ConformCaseKind, std::vector<const char*>>>& stored_
 
 bool is_expectation(const std::string& dataset) { return dataset.rfind("expected_", 0) == 0; }
 
+// What the library returns for `request`, restricted to the outputs the suite stores for its kind.
+std::map<std::string, at::Tensor> library_expectations(const GoldenRecord& request) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [kind, names] : stored_outputs())
+    if (kind == case_kind(request)) {
+      const GoldenRecord response = execute_with_library(request);
+      for (const char* name : names) out[name] = response.dataset(name);
+    }
+  return out;
+}
+
 // ---------------------------------------------------------------- running the driver
 std::string tail_of(const std::string& path, size_t lines_wanted) {
   std::ifstream in(path);
@@ -689,12 +700,8 @@ namespace {
 
 // Adds to each case the library's outputs that the suite stores, as expected_<output>.
 std::vector<GoldenRecord> with_expectations(std::vector<GoldenRecord> cases) {
-  for (GoldenRecord& c : cases) {
-    const GoldenRecord response = execute_with_library(c);
-    for (const auto& [kind, names] : stored_outputs())
-      if (kind == case_kind(c))
-        for (const char* name : names) c.datasets.emplace_back(std::string("expected_") + name, response.dataset(name));
-  }
+  for (GoldenRecord& c : cases)
+    for (const auto& [name, tensor] : library_expectations(c)) c.datasets.emplace_back("expected_" + name, tensor);
   return cases;
 }
 
@@ -758,11 +765,7 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
     }
   }
   for (GoldenRecord& c : conform_config_cases(config)) {
-    for (const auto& [kind, names] : stored_outputs())
-      if (kind == case_kind(c)) {
-        const GoldenRecord response = execute_with_library(c);
-        for (const char* name : names) expected[c.name][name] = response.dataset(name);
-      }
+    expected[c.name] = library_expectations(c);
     requests.push_back(std::move(c));
   }
 

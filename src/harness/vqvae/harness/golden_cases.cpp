@@ -56,17 +56,17 @@ void write_goldens(const std::string& path, const std::vector<GoldenCaseSpec>& s
   write_golden_cases(path, cases, command);
 }
 
-GoldenReport compare_goldens(const std::string& path) {
-  std::vector<GoldenCase> expected;
-  for (const auto& spec : golden_case_specs()) expected.push_back(compute_golden_case(spec));
-  return compare_goldens(path, expected);
+std::vector<GoldenRecord> pca_golden_records(const std::vector<GoldenCaseSpec>& specs) {
+  std::vector<GoldenRecord> records;
+  for (const auto& spec : specs) records.push_back(compute_golden_case(spec).record());
+  return records;
 }
+
+GoldenReport compare_goldens(const std::string& path) { return compare_golden_records(path, pca_golden_records()); }
 
 RegenResult regen_goldens(const std::string& path, const RegenOptions& options, std::ostream& log,
                           const std::vector<GoldenCaseSpec>& specs) {
-  std::vector<GoldenRecord> records;
-  for (const auto& spec : specs) records.push_back(compute_golden_case(spec).record());
-  return regen_golden_records(path, pca_golden_schema(), records, options, log);
+  return regen_golden_records(path, pca_golden_schema(), pca_golden_records(specs), options, log);
 }
 
 }  // namespace vqvae

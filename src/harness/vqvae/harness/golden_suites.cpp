@@ -6,12 +6,7 @@
 namespace vqvae {
 
 std::vector<GoldenSuite> golden_suites() {
-  return {{kGoldenFileName, &pca_golden_schema(),
-           [] {
-             std::vector<GoldenRecord> records;
-             for (const auto& spec : golden_case_specs()) records.push_back(compute_golden_case(spec).record());
-             return records;
-           }},
+  return {{kGoldenFileName, &pca_golden_schema(), [] { return pca_golden_records(); }},
           {kConformGoldenFileName, &conform_golden_schema(), conform_golden_records}};
 }
 

@@ -75,6 +75,9 @@ struct GoldenCase {
   GoldenRecord record() const;
 };
 
+/// Every case of `specs` computed now, as stored (the suite's expected file content).
+std::vector<GoldenRecord> pca_golden_records(const std::vector<GoldenCaseSpec>& specs = golden_case_specs());
+
 /// Computes a case from the library. Throws InvalidArgument for an impossible spec (B > n, ...).
 GoldenCase compute_golden_case(const GoldenCaseSpec& spec);
 
