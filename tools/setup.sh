@@ -28,9 +28,12 @@ esac
 # libfaiss-dev: FAISS's IndexFlatL2, the reference `vqvae bench` measures the search kernel against.
 # python3-torch, python3-h5py: `vqvae conform`'s Python driver (tools/python/seed_api_driver.py)
 #   and its tests, with Debian's /usr/bin/python3 (the same LibTorch 1.13).
+# slurmctld, slurmd, slurm-client, munge: the rate sweep's SLURM array job (tools/slurm/) and its
+#   test on a one-node cluster started by the test itself (spec_tests/slurm/; no service is
+#   started by installing them).
 packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
           librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox
-          libfaiss-dev python3-torch python3-h5py)
+          libfaiss-dev python3-torch python3-h5py slurmctld slurmd slurm-client munge)
 # libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.
 [ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()

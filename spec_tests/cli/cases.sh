@@ -371,7 +371,7 @@ case_run_safety_experiment_sigint_keeps_finished_runs() {
   cat stderr
   [ $status -eq 130 ] || fail "expected exit status 130, got $status"
   last=$(tail -n 1 stderr)
-  printf '%s\n' "$last" | grep -qE '^vqvae: interrupted by SIGINT after [1-5] of 6 runs; the finished runs are in e.h5 \(status interrupted\)$' || fail "message"
+  printf '%s\n' "$last" | grep -qE '^vqvae: interrupted by SIGINT after [1-5] of 6 runs; the finished runs are in e.h5 \(status interrupted\); the same command resumes from e.h5.partial$' || fail "message"
   finished=$(printf '%s\n' "$last" | sed -n 's/.* after \([0-9]\) of 6 runs.*/\1/p')
   [ "$(grep -c '^\[' stderr)" -eq "$finished" ] || fail "$finished finished runs, but $(grep -c '^\[' stderr) progress lines"
   [ "$(attribute e.h5 status)" = interrupted ] || fail "status attribute"

@@ -1,6 +1,8 @@
 // `vqvae experiment`: the R(D)-initialisation study. Several inits × several seeds on the same
-// data (the configuration flags of `validate`), a table against k-means and D(R), one HDF5
-// file with everything, and a plot of distortion vs step made by gnuplot.
+// data (the configuration flags of `validate`), at one rate (--codebook-size) or several
+// (--codebook-sizes: a rate sweep), a table against k-means and D(R), one HDF5 file with
+// everything, and a plot drawn by gnuplot. With --shard I/N (or inside a SLURM array job) it
+// runs one shard of the grid and writes a part for `vqvae merge` (command_merge.cpp).
 #include "commands.h"
 #include "config_flags.h"
 
@@ -9,10 +11,14 @@
 #include <vqvae/core/interrupt.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/study/experiment.h>
+#include <vqvae/study/factory.h>
 #include <vqvae/study/resources.h>
+#include <vqvae/study/sweep_report.h>
+#include <vqvae/study/sweep_shard.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -31,12 +37,52 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+// "16,64,256" -> ascending sizes. Throws InvalidArgument naming --codebook-sizes.
+std::vector<int64_t> parse_sizes(const std::string& text) {
+  std::vector<int64_t> sizes;
+  for (const std::string& item : split_list(text)) {
+    if (item.size() > 12 || item.find_first_not_of("0123456789") != std::string::npos || std::stoll(item) < 1)
+      throw_invalid_argument(param("codebook_sizes"), "must be a comma-separated list of integers >= 1, got " +
+                                                          in_quotes(text));
+    sizes.push_back(std::stoll(item));
+  }
+  if (sizes.empty()) throw_invalid_argument(param("codebook_sizes"), "must list at least one size, got " + in_quotes(text));
+  std::sort(sizes.begin(), sizes.end());
+  for (size_t i = 1; i < sizes.size(); ++i)
+    if (sizes[i] == sizes[i - 1])
+      throw_invalid_argument(param("codebook_sizes"), "lists " + std::to_string(sizes[i]) + " twice, got " + in_quotes(text));
+  return sizes;
+}
+
+std::string signed_db(double value) { return (value >= 0 ? "+" : "") + format_significant(value, 3) + " dB"; }
+
+// One progress line per finished cell: training runs are numbered (of the shard's runs).
+CellProgress progress_printer(const SweepGrid& grid, int64_t training_total, const std::string& work_folder) {
+  auto done = std::make_shared<int64_t>(0);
+  return [&grid, training_total, done, work_folder](const CellResult& r, bool resumed, int64_t, int64_t) {
+    const std::string from = resumed ? " (finished earlier, read from " + work_folder + ")" : "";
+    if (r.cell.kind == CellKind::kmeans_reference) {
+      std::cerr << cell_name(r.cell, grid) << ": "
+                << (r.skipped.empty() ? "D " + format_significant(r.kmeans_distortion, 4) : r.skipped) << from << std::endl;
+      return;
+    }
+    ++*done;
+    std::cerr << "[" << *done << "/" << training_total << "] " << cell_name(r.cell, grid) << ": ";
+    if (!r.skipped.empty()) std::cerr << r.skipped;
+    else
+      std::cerr << "D " << format_significant(r.run.summary.distortion, 4) << " (" << signed_db(r.run.summary.gap_db)
+                << "), " << r.run.summary.dead_codes << " dead";
+    std::cerr << from << std::endl;
+  };
+}
+
 }  // namespace
 
 CommandRunner add_experiment_command(CLI::App& app) {
   struct Flags {
     std::unique_ptr<ConfigFlags> config;
     std::string inits = "uniform,random_normal,kmeans,rd_gaussian,rd_waterfill";
+    std::string codebook_sizes, shard;
     int64_t seeds = 5, epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
     int64_t kmeans_max_iter = 100;
     bool revive = false, quiet = false, print_config = false;
@@ -45,8 +91,14 @@ CommandRunner add_experiment_command(CLI::App& app) {
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
       "experiment", "The R(D)-initialisation study: inits × seeds on the same data, against "
-                    "k-means and the Gaussian bound D(R)");
+                    "k-means and the Gaussian bound D(R), at one rate or several");
   flags->config = std::make_unique<ConfigFlags>(sub);
+  sub->add_option("--codebook-sizes", flags->codebook_sizes,
+                  "Comma-separated codebook sizes: a rate sweep over all of them (default: --codebook-size)")
+      ->excludes(sub->get_option("--codebook-size"));
+  sub->add_option("--shard", flags->shard,
+                  "Run shard I of N of the grid and write a part for `vqvae merge` (default inside a SLURM "
+                  "array job: SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT)");
   sub->add_option("--inits", flags->inits, "Comma-separated initialisations to compare")->capture_default_str();
   sub->add_option("--seeds", flags->seeds, "Runs per init (seeds --seed, --seed + 1, ...)")->capture_default_str();
   auto* epochs = sub->add_option("--epochs", flags->epochs, "Passes over the dataset per run")->capture_default_str();
@@ -59,14 +111,19 @@ CommandRunner add_experiment_command(CLI::App& app) {
                   "Steps without use after which a codeword is dead (default: one epoch)");
   sub->add_option("--kmeans-max-iter", flags->kmeans_max_iter, "Lloyd iterations of the k-means reference")
       ->capture_default_str();
-  sub->add_option("--out", flags->out, "HDF5 file for every run's history and the summary")->capture_default_str();
-  sub->add_option("--plot", flags->plot, "Plot of distortion vs step (.png or .svg; empty: none)")
+  sub->add_option("--out", flags->out,
+                  "HDF5 file for every run's history and the summary (with --shard: the shard's part); "
+                  "finished runs wait in OUT.partial/ until it is written")
+      ->capture_default_str();
+  sub->add_option("--plot", flags->plot,
+                  "Plot (.png or .svg; empty: none): distortion vs step at one rate, distortion vs rate for "
+                  "several; none with --shard")
       ->capture_default_str();
   sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
   sub->add_flag("--print-config", flags->print_config,
                 "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
-    const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
+    RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
     if (flags->seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(flags->seeds));
     if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
     if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
@@ -78,7 +135,12 @@ CommandRunner add_experiment_command(CLI::App& app) {
       throw_invalid_argument(param("kmeans_max_iter"), "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
 
-    ExperimentOptions options;
+    SweepGrid grid;
+    grid.codebook_sizes = flags->codebook_sizes.empty() ? std::vector<int64_t>{config.codebook_size}
+                                                        : parse_sizes(flags->codebook_sizes);
+    config.codebook_size = grid.codebook_sizes.back();  // the largest: memory estimate and warnings
+    grid.config = config;
+    ExperimentOptions& options = grid.options;
     options.inits.clear();
     for (const std::string& init : split_list(flags->inits))
       options.inits.push_back(parse_choice(kInitNames, init, param("inits")));
@@ -86,43 +148,70 @@ CommandRunner add_experiment_command(CLI::App& app) {
     options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
         .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
     options.kmeans_max_iter = flags->kmeans_max_iter;
+    check_grid(grid);
+    const std::optional<ShardSpec> shard =
+        flags->shard.empty() ? shard_from_slurm_environment() : std::optional(parse_shard(flags->shard, param("shard")));
     const MemoryEstimate estimate = estimate_experiment_memory(config, options);
     if (flags->print_config) return print_config(config, estimate);
-    prepare_run(config, estimate, global, {{"--out", flags->out}, {"--plot", flags->plot}});  // before any work
-    const int64_t total_runs = flags->seeds * static_cast<int64_t>(options.inits.size());
-    auto done = std::make_shared<int64_t>(0);
-    if (!flags->quiet) {
-      options.on_run = [total_runs, done](InitKind init, uint64_t seed, const RunSummary& s) {
-        ++*done;
-        std::cerr << "[" << *done << "/" << total_runs << "] " << to_string(init) << " seed " << seed << ": D "
-                  << format_significant(s.distortion, 4) << " (" << (s.gap_db >= 0 ? "+" : "")
-                  << format_significant(s.gap_db, 3) << " dB), " << s.dead_codes << " dead" << std::endl;
-      };
-    }
+    std::vector<std::pair<std::string, std::string>> outputs = {{"--out", flags->out}};
+    if (!shard) outputs.emplace_back("--plot", flags->plot);
+    prepare_run(config, estimate, global, outputs);  // before any work
+
+    const std::string work_folder = flags->out + ".partial";
+    const std::vector<SweepCell> cells = shard_cells(grid, shard.value_or(ShardSpec{}));
+    const int64_t training_total = std::count_if(cells.begin(), cells.end(), [](const SweepCell& c) {
+      return c.kind == CellKind::training;
+    });
     const auto start = std::chrono::steady_clock::now();
     // SIGINT / SIGTERM: finish the current step, keep the finished runs, exit 128 + signal; a
     // second one exits at once (core/interrupt.h).
     install_interrupt_handlers();
-    ExperimentResult result;
-    try {
-      result = run_experiment(config, options);
-    } catch (const ExperimentDiverged& e) {
-      write_experiment_hdf5(flags->out, e.partial(), global.command_line);
-      std::cerr << "vqvae: " << e.what() << "; the " << e.partial().finished_runs << " finished runs are in "
-                << flags->out << " (status diverged)" << std::endl;
+    const GaussianDataset dataset = make_dataset(grid.config);
+    const ShardRun run = run_shard(grid, shard.value_or(ShardSpec{}), work_folder, dataset,
+                                   flags->quiet ? nullptr : progress_printer(grid, training_total, work_folder));
+    const int64_t finished = std::count_if(run.cells.begin(), run.cells.end(), [](const CellResult& c) {
+      return c.cell.kind == CellKind::training;
+    });
+    const std::string kept = "; the same command resumes from " + work_folder;
+    if (shard) {
+      const std::string which = "shard " + to_string(*shard);
+      if (run.status == RunStatus::diverged) {
+        std::cerr << "vqvae: " << which << ": " << run.stop_reason << "; its " << finished << " finished runs are in "
+                  << work_folder << std::endl;
+        return 1;
+      }
+      if (run.status == RunStatus::interrupted) {
+        std::cerr << "vqvae: " << which << " interrupted by " << signal_name(stop_signal()) << " after " << finished
+                  << " of " << training_total << " runs; the finished runs are in " << work_folder << kept << std::endl;
+        return 128 + stop_signal();
+      }
+      write_part_hdf5(flags->out, grid, *shard, run.cells, global.command_line);
+      discard_work_folder(work_folder);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cout << which << " of grid " << grid_identity(grid) << ": " << training_total << " runs and "
+                << cells.size() - static_cast<size_t>(training_total) << " k-means references ("
+                << run.resumed << " read from an earlier start); wrote " << flags->out << " in "
+                << format_fixed(seconds, 1) << " s" << std::endl;
+      return 0;
+    }
+    const SweepResult result = assemble_sweep(grid, run.cells, dataset, run.status, run.stop_reason);
+    write_sweep_hdf5(flags->out, result, global.command_line);
+    if (run.status == RunStatus::diverged) {
+      std::cerr << "vqvae: " << run.stop_reason << "; the " << finished << " finished runs are in " << flags->out
+                << " (status diverged)" << std::endl;
       return 1;
     }
-    write_experiment_hdf5(flags->out, result, global.command_line);
-    if (result.status == RunStatus::interrupted) {
-      std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after " << result.finished_runs
-                << " of " << total_runs << " runs; the finished runs are in " << flags->out
-                << " (status interrupted)" << std::endl;
+    if (run.status == RunStatus::interrupted) {
+      std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after " << finished << " of "
+                << training_total << " runs; the finished runs are in " << flags->out << " (status interrupted)"
+                << kept << std::endl;
       return 128 + stop_signal();
     }
-    std::cout << format_experiment_table(result);
+    discard_work_folder(work_folder);
+    std::cout << format_sweep_table(result);
     std::cout << "wrote " << flags->out << "\n";
     if (!flags->plot.empty()) {
-      const std::string problem = plot_experiment(flags->plot, result);
+      const std::string problem = plot_sweep(flags->plot, result);
       if (problem.empty()) std::cout << "wrote " << flags->plot << "\n";
       else std::cout << "plot: " << problem << "\n";
     }

@@ -48,6 +48,7 @@ CommandRunner add_validate_command(CLI::App& app);
 CommandRunner add_goldens_command(CLI::App& app);
 CommandRunner add_train_command(CLI::App& app);
 CommandRunner add_experiment_command(CLI::App& app);
+CommandRunner add_merge_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_conform_command(CLI::App& app);
 

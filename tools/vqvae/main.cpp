@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   add(add_goldens_command);
   add(add_train_command);
   add(add_experiment_command);
+  add(add_merge_command);
   add(add_bench_command);
   add(add_conform_command);
 

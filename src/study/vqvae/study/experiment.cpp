@@ -10,6 +10,8 @@
 #include <vqvae/io/provenance.h>
 #include <vqvae/quantizers/nearest_codeword.h>
 #include <vqvae/study/factory.h>
+#include <vqvae/study/sweep_report.h>
+#include <vqvae/study/sweep_shard.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -50,108 +52,24 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   check_config(config);
   if (options.seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(options.seeds));
   if (options.inits.empty()) throw_invalid_argument(param("inits"), "must name at least one init, got none");
-  for (const InitKind init : options.inits) {
-    RunConfig probe = config;
-    probe.init = init;
-    check_config(probe);  // e.g. kmeans needs init_samples >= codebook_size
-  }
   check_at_least(options.kmeans_n_init, 1, where, "kmeans_n_init");
   check_at_least(options.kmeans_max_iter, 0, where, "kmeans_max_iter");
-
+  // A sweep of one rate, in this process: the same cells, in the same order, as a sweep's.
+  SweepGrid grid{config, {config.codebook_size}, options};
+  grid.options.on_run = nullptr;
   const GaussianDataset dataset = make_dataset(config);
-  ExperimentResult result;
-  result.config = config;
-  for (int64_t i = 0; i < options.seeds; ++i) result.seeds.push_back(config.seed + static_cast<uint64_t>(i));
-  const int64_t N = config.n, batch = std::min(config.batch_size, N);
-  const int64_t steps_per_epoch = (N + batch - 1) / batch;
-  const TrainingRunOptions& t = options.training;
-  result.total_steps = t.steps() > 0 ? t.steps() : t.epochs() * steps_per_epoch;
-  result.eval_every = t.eval_every() > 0 ? t.eval_every() : steps_per_epoch;
-  result.revive_dead_codes = t.revive_dead_codes();
-  result.revival_window = t.revival_window() > 0 ? t.revival_window() : steps_per_epoch;
-  result.kmeans_max_iter = options.kmeans_max_iter;
-  result.kmeans_n_init = options.kmeans_n_init;
-
-  // The latents every codebook quantizes: those of the initial model of config.seed (for the
-  // frozen PCA encoder, X U_k for every run).
-  at::Tensor z;
-  {
-    c10::NoGradGuard no_grad;
-    z = build_model(config, dataset)->encode(dataset.X).detach().contiguous();
-  }
-  result.bound = latent_distortion_rate(z, config.codebook_size);
-
-  for (const InitKind init : options.inits) {
-    if (result.status != RunStatus::completed) break;
-    InitStudy study;
-    study.init = init;
-    for (uint64_t seed : result.seeds) {
-      if (stop_requested()) {
-        result.status = RunStatus::interrupted;
-        break;
-      }
-      RunConfig run_config = config;
-      run_config.init = init;
-      run_config.seed = seed;  // codebook draw; the dataset stays config.seed's
-      TrainingRunOptions run_options = t;
-      run_options.shuffle_seed(std::nullopt).on_step(nullptr).on_eval(nullptr);
-      TrainingRunResult run;
-      try {
-        run = run_training(build_model(run_config, dataset), dataset.X, run_config, run_options);
-      } catch (const TrainingDiverged& e) {
-        result.status = RunStatus::diverged;
-        result.stop_reason = "run " + std::string(to_string(init)) + " seed " + std::to_string(seed) + ": " + e.what();
-        break;
-      }
-      if (run.status == RunStatus::interrupted) {  // the unfinished run is dropped
-        result.status = RunStatus::interrupted;
-        break;
-      }
-      study.initial_distortion.push_back(run.history.front().distortion);
-      study.final_distortion.push_back(run.summary.distortion);
-      study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
-      study.steps_to_within_10_percent.push_back(static_cast<double>(run.summary.steps_to_within_10_percent));
-      study.revived.push_back(static_cast<double>(run.summary.revived));
-      if (options.on_run) options.on_run(init, seed, run.summary);
-      study.runs.push_back(std::move(run));
-      ++result.finished_runs;
-    }
-    if (study.runs.empty()) continue;
-    const auto& first = study.runs.front().history;
-    for (size_t e = 0; e < first.size(); ++e) {
-      double sum = 0;
-      for (const auto& run : study.runs) sum += run.history[e].distortion;
-      study.steps.push_back(static_cast<double>(first[e].step));
-      study.mean_distortion.push_back(sum / static_cast<double>(study.runs.size()));
-    }
-    result.inits.push_back(std::move(study));
-  }
-  if (result.status == RunStatus::diverged)
-    {
+  CellProgress progress = nullptr;
+  if (options.on_run)
+    progress = [&](const CellResult& cell, bool, int64_t, int64_t) {
+      if (cell.cell.kind == CellKind::training && cell.skipped.empty())
+        options.on_run(cell.cell.init, cell.cell.seed, cell.run.summary);
+    };
+  const ShardRun run = run_shard(grid, ShardSpec{}, "", dataset, progress);
+  SweepResult sweep = assemble_sweep(grid, run.cells, dataset, run.status, run.stop_reason);
+  ExperimentResult result = std::move(sweep.sizes.front());
+  if (result.status == RunStatus::diverged) {
     const std::string message = result.stop_reason;
     throw ExperimentDiverged(message, std::make_shared<const ExperimentResult>(std::move(result)));
-  }
-  if (result.status == RunStatus::interrupted || stop_requested()) {
-    result.status = RunStatus::interrupted;  // the k-means reference is skipped
-    return result;
-  }
-
-  // k-means on the whole dataset's latents, no gradient training: one k-means++/Lloyd per seed.
-  // It needs a sample per codeword: with more codewords than samples the row says so instead.
-  if (config.codebook_size > config.n) {
-    result.kmeans_skipped = "skipped: k-means needs at least " + std::to_string(config.codebook_size) +
-                            " samples (one per codeword), the dataset has " + std::to_string(config.n);
-    return result;
-  }
-  for (uint64_t seed : result.seeds) {
-    const at::Tensor centres = kmeans_init(
-        config.codebook_size, z.size(1), z,
-        KMeansOptions().n_init(options.kmeans_n_init).max_iter(options.kmeans_max_iter).seed(seed));
-    const at::Tensor indices = nearest_codeword(z, centres.to(z.scalar_type()));
-    const at::Tensor q = centres.to(at::kDouble).index_select(0, indices);
-    result.kmeans_distortion.push_back((z.to(at::kDouble) - q).pow(2).sum(1).mean().item<double>());
-    result.kmeans_dead_codes.push_back(
-        static_cast<double>(codebook_usage(indices, config.codebook_size).dead_codes));
   }
   return result;
 }
@@ -199,11 +117,14 @@ std::string format_experiment_table(const ExperimentResult& r) {
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   };
-  for (const InitStudy& s : r.inits)
-    row(to_string(s.init), s.final_distortion, s.dead_codes, format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
-        r.revive_dead_codes ? format_fixed(mean_std(s.revived).mean, 1) : "");
+  for (const InitStudy& s : r.inits) {
+    if (s.runs.empty()) out << pad(to_string(s.init), w[0]) << s.note << "\n";
+    else row(to_string(s.init), s.final_distortion, s.dead_codes, format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
+             r.revive_dead_codes ? format_fixed(mean_std(s.revived).mean, 1) : "");
+  }
   out << "reference rows (no gradient training):\n";
   for (const InitStudy& s : r.inits) {
+    if (s.runs.empty()) continue;
     std::vector<double> initial_dead;
     for (const auto& run : s.runs) initial_dead.push_back(static_cast<double>(run.history.front().dead_codes));
     row(std::string(to_string(s.init)) + ", initial codebook", s.initial_distortion, initial_dead, "-", "");
@@ -211,15 +132,20 @@ std::string format_experiment_table(const ExperimentResult& r) {
   if (r.kmeans_skipped.empty()) row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
   else out << pad("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
   out << pad("D(R) bound", w[0]) << pad(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
+  for (const InitStudy& s : r.inits)
+    if (!s.runs.empty() && !s.note.empty()) out << "note: " << s.note << "\n";
   return out.str();
 }
 
-void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, const std::string& command) {
-  Hdf5Writer file(path);
-  file.create_group("runs");
+void write_experiment_group(Hdf5Writer& file, const std::string& group, const ExperimentResult& r) {
+  const auto at = [&](const std::string& name) { return group == "/" ? name : group + "/" + name; };
+  if (group != "/") file.create_group(group);
+  file.create_group(at("runs"));
   for (const InitStudy& s : r.inits) {
-    const std::string base = std::string("runs/") + to_string(s.init);
+    const std::string base = at(std::string("runs/") + to_string(s.init));
     file.create_group(base);
+    if (!s.note.empty()) file.write_attribute(base, "note", s.note);
+    if (s.runs.empty()) continue;  // skipped: the note says why
     file.write_tensor(base + "/initial_distortion", at::tensor(s.initial_distortion, at::kDouble));
     file.write_tensor(base + "/final_distortion", at::tensor(s.final_distortion, at::kDouble));
     file.write_tensor(base + "/dead_codes", at::tensor(s.dead_codes, at::kDouble));
@@ -232,13 +158,13 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
     file.write_attribute(base, "final_distortion_std", d.std);
     file.write_attribute(base, "gap_db", gap_db(d.mean, r.bound.distortion_rate));
     for (size_t i = 0; i < s.runs.size(); ++i) {
-      const std::string run = base + "/seed_" + std::to_string(r.seeds[i]);
+      const std::string run = base + "/seed_" + std::to_string(s.seeds[i]);
       file.create_group(run + "/history");
       for (const auto& [name, values] : history_columns(s.runs[i].history))
         file.write_tensor(run + "/history/" + name, at::tensor(values, at::kDouble));
       file.write_tensor(run + "/initial_codebook", s.runs[i].initial_codebook);
       file.write_tensor(run + "/codebook", s.runs[i].codebook);
-      file.write_attribute(run, "seed", static_cast<int64_t>(r.seeds[i]));
+      file.write_attribute(run, "seed", static_cast<int64_t>(s.seeds[i]));
       file.write_attribute(run, "distortion", s.runs[i].summary.distortion);
       file.write_attribute(run, "gap_db", s.runs[i].summary.gap_db);
       file.write_attribute(run, "dead_codes", s.runs[i].summary.dead_codes);
@@ -246,20 +172,23 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
     }
   }
   if (!r.kmeans_distortion.empty()) {  // none when the study stopped early
-    file.create_group("kmeans");
-    file.write_tensor("kmeans/distortion", at::tensor(r.kmeans_distortion, at::kDouble));
-    file.write_tensor("kmeans/dead_codes", at::tensor(r.kmeans_dead_codes, at::kDouble));
-    file.write_attribute("kmeans", "max_iter", r.kmeans_max_iter);
-    file.write_attribute("kmeans", "n_init", r.kmeans_n_init);
+    file.create_group(at("kmeans"));
+    file.write_tensor(at("kmeans/distortion"), at::tensor(r.kmeans_distortion, at::kDouble));
+    file.write_tensor(at("kmeans/dead_codes"), at::tensor(r.kmeans_dead_codes, at::kDouble));
+    file.write_attribute(at("kmeans"), "max_iter", r.kmeans_max_iter);
+    file.write_attribute(at("kmeans"), "n_init", r.kmeans_n_init);
   } else if (!r.kmeans_skipped.empty()) {
-    file.create_group("kmeans");
-    file.write_attribute("kmeans", "skipped", r.kmeans_skipped);
+    file.create_group(at("kmeans"));
+    file.write_attribute(at("kmeans"), "skipped", r.kmeans_skipped);
   }
-  file.write_tensor("eigenvalues", at::tensor(r.bound.eigenvalues, at::kDouble));
-  file.write_tensor("seeds", at::tensor(std::vector<int64_t>(r.seeds.begin(), r.seeds.end()), at::kLong));
-  file.write_attribute("/", "distortion_rate_bound", r.bound.distortion_rate);
-  file.write_attribute("/", "latent_variance", r.bound.latent_variance);
-  file.write_attribute("/", "rate_bits", r.bound.rate_bits);
+  file.write_tensor(at("eigenvalues"), at::tensor(r.bound.eigenvalues, at::kDouble));
+  file.write_tensor(at("seeds"), at::tensor(std::vector<int64_t>(r.seeds.begin(), r.seeds.end()), at::kLong));
+  file.write_attribute(group, "distortion_rate_bound", r.bound.distortion_rate);
+  file.write_attribute(group, "latent_variance", r.bound.latent_variance);
+  file.write_attribute(group, "rate_bits", r.bound.rate_bits);
+}
+
+void write_experiment_root(Hdf5Writer& file, const ExperimentResult& r, const std::string& command) {
   write_config_attributes(file, r.config);
   std::string inits;
   for (const InitStudy& s : r.inits) inits += (inits.empty() ? "" : ",") + std::string(to_string(s.init));
@@ -271,7 +200,17 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
   file.write_attribute("/", "status", std::string(to_string(r.status)));
   file.write_attribute("/", "finished_runs", r.finished_runs);
   if (r.status == RunStatus::diverged) file.write_attribute("/", "diverged_reason", r.stop_reason);
+  if (!r.grid_identity.empty()) {
+    file.write_attribute("/", "grid", r.grid_json);
+    file.write_attribute("/", "grid_identity", r.grid_identity);
+  }
   write_provenance(file, command);
+}
+
+void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, const std::string& command) {
+  Hdf5Writer file(path);
+  write_experiment_group(file, "/", r);
+  write_experiment_root(file, r, command);
   file.commit();
 }
 

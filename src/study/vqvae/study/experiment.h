@@ -16,6 +16,8 @@
 
 namespace vqvae {
 
+class Hdf5Writer;
+
 /// The five initialisations of RunConfig::init, in kInitNames's order.
 std::vector<InitKind> all_inits();
 
@@ -47,6 +49,10 @@ MeanStd mean_std(const std::vector<double>& values);
 /// The runs of one initialisation, in seed order.
 struct InitStudy {
   InitKind init = InitKind::uniform;
+  /// What ran instead of the configuration ("kmeans init from 4096 latents instead of ..."), or
+  /// with no runs, why none ran ("skipped: ..."); "" normally.
+  std::string note;
+  std::vector<uint64_t> seeds;              ///< of the runs, ascending
   std::vector<TrainingRunResult> runs;
   std::vector<double> initial_distortion;   ///< the untrained codebook, per seed
   std::vector<double> final_distortion;
@@ -77,6 +83,8 @@ struct ExperimentResult {
   RunStatus status = RunStatus::completed;
   int64_t finished_runs = 0;
   std::string stop_reason;                  ///< diverged: TrainingDiverged's message and the run
+  /// The sweep grid the runs belong to (sweep_grid.h): its JSON and identity.
+  std::string grid_json, grid_identity;
 };
 
 /// Thrown by run_experiment when a run diverges (TrainingDiverged): what() is one line,
@@ -92,8 +100,11 @@ class ExperimentDiverged : public std::runtime_error {
   std::shared_ptr<const ExperimentResult> partial_;
 };
 
-/// Runs the study. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no
-/// init, kmeans_max_iter < 0 or kmeans_n_init < 1 (codebook_size > n skips the k-means row, saying why); throws
+/// Runs the study: a rate sweep (sweep_grid.h) of the one size config.codebook_size, in this
+/// process. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no init,
+/// kmeans_max_iter < 0 or kmeans_n_init < 1. An init that cannot serve the size as configured
+/// runs what plan_cell says instead, and InitStudy::note says so (codebook_size > n also skips
+/// the k-means row, saying why). Throws
 /// ExperimentDiverged when a run diverges. When SIGINT / SIGTERM has arrived
 /// (core/interrupt.h's stop_requested()) it stops after the current step of the current run,
 /// drops that run, and returns the finished ones (status interrupted; inits without a finished
@@ -111,6 +122,11 @@ std::string format_experiment_table(const ExperimentResult& result);
 /// stopped one). The same seeds and threads give identical numbers. Atomic (Hdf5Writer).
 void write_experiment_hdf5(const std::string& path, const ExperimentResult& result,
                            const std::string& command);
+/// The parts of write_experiment_hdf5: what belongs to one rate under `group` ("/" or
+/// "sizes/256": runs, k-means, eigenvalues, seeds, D(R)), and what belongs to the file's root
+/// (configuration, options, status, grid, provenance). A rate sweep writes one group per size.
+void write_experiment_group(Hdf5Writer& file, const std::string& group, const ExperimentResult& result);
+void write_experiment_root(Hdf5Writer& file, const ExperimentResult& result, const std::string& command);
 
 /// Plots mean distortion vs step per init, with the D(R) and k-means lines, by running gnuplot
 /// on a data file and script in a temporary folder; PNG (pngcairo) or SVG by `path`'s extension.

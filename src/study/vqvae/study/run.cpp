@@ -118,34 +118,12 @@ std::string non_finite_after_step(const LossOutput& loss, const std::vector<Watc
 std::vector<std::pair<std::string, std::vector<double>>> history_columns(
     const std::vector<EvalRecord>& history) {
   std::vector<std::pair<std::string, std::vector<double>>> columns;
-  const auto column = [&](const char* name, auto getter) {
+  for_each_history_field([&](const char* name, auto member) {
     std::vector<double> values;
     values.reserve(history.size());
-    for (const EvalRecord& r : history) values.push_back(static_cast<double>(getter(r)));
+    for (const EvalRecord& r : history) values.push_back(static_cast<double>(r.*member));
     columns.emplace_back(name, std::move(values));
-  };
-#define VQVAE_COLUMN(field) column(#field, [](const EvalRecord& r) { return r.field; })
-  VQVAE_COLUMN(step);
-  VQVAE_COLUMN(epoch);
-  VQVAE_COLUMN(loss_total);
-  VQVAE_COLUMN(loss_recon);
-  VQVAE_COLUMN(loss_codebook);
-  VQVAE_COLUMN(loss_commitment);
-  VQVAE_COLUMN(distortion);
-  VQVAE_COLUMN(quantization_error);
-  VQVAE_COLUMN(perplexity);
-  VQVAE_COLUMN(entropy);
-  VQVAE_COLUMN(rate_bits);
-  VQVAE_COLUMN(dead_codes);
-  VQVAE_COLUMN(codes_used);
-  VQVAE_COLUMN(min_usage);
-  VQVAE_COLUMN(max_usage);
-  VQVAE_COLUMN(std_usage);
-  VQVAE_COLUMN(codebook_mean_norm);
-  VQVAE_COLUMN(codebook_std_norm);
-  VQVAE_COLUMN(codebook_mean_pairwise_distance);
-  VQVAE_COLUMN(revived);
-#undef VQVAE_COLUMN
+  });
   return columns;
 }
 
@@ -374,18 +352,7 @@ TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& d
 
 std::string summary_to_json(const RunSummary& s) {
   nlohmann::ordered_json j;
-  j["distortion"] = s.distortion;
-  j["latent_variance"] = s.latent_variance;
-  j["distortion_over_variance"] = s.distortion_over_variance;
-  j["rate_bits"] = s.rate_bits;
-  j["distortion_rate_bound"] = s.distortion_rate_bound;
-  j["gap_db"] = s.gap_db;
-  j["perplexity"] = s.perplexity;
-  j["dead_codes"] = s.dead_codes;
-  j["codes_used"] = s.codes_used;
-  j["revived"] = s.revived;
-  j["steps"] = s.steps;
-  j["steps_to_within_10_percent"] = s.steps_to_within_10_percent;
+  for_each_summary_field([&](const char* name, auto member) { j[name] = s.*member; });
   j["eigenvalues"] = s.eigenvalues;
   return j.dump(2);
 }

@@ -45,7 +45,34 @@ struct EvalRecord {
   int64_t revived = 0;                ///< codewords re-seeded so far (cumulative)
 };
 
-/// The history as named columns, in a fixed order (HDF5 datasets, CSV columns).
+/// The one list of EvalRecord's fields: visit(name, member) for each, `member` a pointer to an
+/// int64_t or double member, in the order of HDF5 datasets and CSV columns.
+template <typename Visitor>
+void for_each_history_field(Visitor&& visit) {
+  visit("step", &EvalRecord::step);
+  visit("epoch", &EvalRecord::epoch);
+  visit("loss_total", &EvalRecord::loss_total);
+  visit("loss_recon", &EvalRecord::loss_recon);
+  visit("loss_codebook", &EvalRecord::loss_codebook);
+  visit("loss_commitment", &EvalRecord::loss_commitment);
+  visit("distortion", &EvalRecord::distortion);
+  visit("quantization_error", &EvalRecord::quantization_error);
+  visit("perplexity", &EvalRecord::perplexity);
+  visit("entropy", &EvalRecord::entropy);
+  visit("rate_bits", &EvalRecord::rate_bits);
+  visit("dead_codes", &EvalRecord::dead_codes);
+  visit("codes_used", &EvalRecord::codes_used);
+  visit("min_usage", &EvalRecord::min_usage);
+  visit("max_usage", &EvalRecord::max_usage);
+  visit("std_usage", &EvalRecord::std_usage);
+  visit("codebook_mean_norm", &EvalRecord::codebook_mean_norm);
+  visit("codebook_std_norm", &EvalRecord::codebook_std_norm);
+  visit("codebook_mean_pairwise_distance", &EvalRecord::codebook_mean_pairwise_distance);
+  visit("revived", &EvalRecord::revived);
+}
+
+/// The history as named columns, in for_each_history_field's order (HDF5 datasets, CSV
+/// columns); integers as exact doubles.
 std::vector<std::pair<std::string, std::vector<double>>> history_columns(
     const std::vector<EvalRecord>& history);
 
@@ -65,6 +92,24 @@ struct RunSummary {
   int64_t steps_to_within_10_percent = 0;  ///< first evaluated step with D <= 1.1 · final D
   std::vector<double> eigenvalues;    ///< of the latent covariance, descending
 };
+
+/// The one list of RunSummary's scalar fields (eigenvalues aside): visit(name, member), `member`
+/// a pointer to an int64_t or double member, in the order of summary_to_json.
+template <typename Visitor>
+void for_each_summary_field(Visitor&& visit) {
+  visit("distortion", &RunSummary::distortion);
+  visit("latent_variance", &RunSummary::latent_variance);
+  visit("distortion_over_variance", &RunSummary::distortion_over_variance);
+  visit("rate_bits", &RunSummary::rate_bits);
+  visit("distortion_rate_bound", &RunSummary::distortion_rate_bound);
+  visit("gap_db", &RunSummary::gap_db);
+  visit("perplexity", &RunSummary::perplexity);
+  visit("dead_codes", &RunSummary::dead_codes);
+  visit("codes_used", &RunSummary::codes_used);
+  visit("revived", &RunSummary::revived);
+  visit("steps", &RunSummary::steps);
+  visit("steps_to_within_10_percent", &RunSummary::steps_to_within_10_percent);
+}
 
 /// Called after every optimizer step (step counts from 1) with that batch's losses.
 using StepCallback = std::function<void(int64_t step, int64_t total_steps, double total,

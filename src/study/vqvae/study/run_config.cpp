@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <type_traits>
 
@@ -138,15 +139,21 @@ void apply_config_file(const std::string& path, RunConfig& config) {
   // A folder opens as a stream but throws std::ios_base::failure on reading.
   require(in.good() && !std::filesystem::is_directory(path), where_file,
           "cannot read " + in_quotes(path) + " (missing or unreadable)");
+  apply_config_json(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), path,
+                    config);
+}
+
+void apply_config_json(const std::string& text, const std::string& source, RunConfig& config) {
+  const std::string where_file = param("config");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw_invalid_argument(where_file, in_quotes(path) + " is not valid JSON: " + e.what());
+    throw_invalid_argument(where_file, in_quotes(source) + " is not valid JSON: " + e.what());
   }
-  require(j.is_object(), where_file, in_quotes(path) + " must hold a JSON object, got " + std::string(j.type_name()));
+  require(j.is_object(), where_file, in_quotes(source) + " must hold a JSON object, got " + std::string(j.type_name()));
   for (const auto& [key, value] : j.items()) {
-    const std::string where = in_quotes(path) + " key " + in_quotes(key);
+    const std::string where = in_quotes(source) + " key " + in_quotes(key);
     bool known = false;
     try {
       for_each_config_field([&](const char* name, auto member, const char*) {

@@ -111,6 +111,9 @@ std::string config_to_json(const RunConfig& config);
 /// value of the wrong type.
 void apply_config_file(const std::string& path, RunConfig& config);
 
+/// The same for JSON text; `source` names where the text came from in the messages.
+void apply_config_json(const std::string& text, const std::string& source, RunConfig& config);
+
 /// Writes the configuration onto the root of `file`: the JSON as attribute `config`, and one
 /// attribute per key (integers as int64, numbers as float64, choices as strings).
 void write_config_attributes(Hdf5Writer& file, const RunConfig& config);

@@ -1,0 +1,42 @@
+// Running one cell of a rate sweep, and its result as an HDF5 group that reads back bit for bit
+// (the unit a shard writes as soon as it finishes, and that a merge reads).
+#pragma once
+
+#include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/study/run.h>
+#include <vqvae/study/sweep_grid.h>
+
+#include <cstdint>
+#include <string>
+
+namespace vqvae {
+
+class Hdf5Writer;
+class Hdf5Reader;
+
+struct CellResult {
+  SweepCell cell;
+  std::string substitute;   ///< CellPlan's: what ran instead of the grid's configuration
+  std::string skipped;      ///< CellPlan's: why nothing ran
+  TrainingRunResult run;    ///< training cells (not skipped)
+  double kmeans_distortion = 0;  ///< k-means reference cells (not skipped)
+  int64_t kmeans_dead_codes = 0;
+};
+
+/// Runs `cell` of `grid` on `dataset` (make_dataset(grid.config)). A training run diverging
+/// throws TrainingDiverged; one stopped by SIGINT / SIGTERM comes back with run.status
+/// interrupted (the caller drops it). Knows nothing of shards.
+CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const GaussianDataset& dataset);
+
+/// The latents every codebook of size `codebook_size` quantizes: those of the initial model of
+/// grid.config at that size (the frozen PCA encoder: X U_k, the same for every size).
+at::Tensor sweep_latents(const SweepGrid& grid, int64_t codebook_size, const GaussianDataset& dataset);
+
+/// Writes `result` under `group` ("/" or "cells/cell_000042"): the cell's coordinates as
+/// attributes, and for a training run its history, summary, eigenvalues and codebooks.
+void write_cell(Hdf5Writer& file, const std::string& group, const CellResult& result);
+/// The inverse: the same numbers bit for bit. Throws Hdf5Error naming the file and object when
+/// something is missing, InvalidArgument for coordinates outside `grid`.
+CellResult read_cell(const Hdf5Reader& file, const std::string& group, const SweepGrid& grid);
+
+}  // namespace vqvae

@@ -1,0 +1,358 @@
+#include <vqvae/study/sweep_report.h>
+
+#include <vqvae/core/format.h>
+#include <vqvae/io/atomic_file.h>
+#include <vqvae/io/hdf5_file.h>
+#include <vqvae/io/provenance.h>
+#include <vqvae/math/rate_distortion.h>
+
+#include <ATen/ATen.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <tuple>
+
+namespace vqvae {
+namespace {
+
+ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::map<int64_t, const CellResult*>& found,
+                               const std::vector<SweepCell>& cells, const GaussianDataset& dataset) {
+  ExperimentResult r;
+  r.config = sweep_config(grid);
+  r.config.codebook_size = size;
+  const ExperimentOptions& o = grid.options;
+  for (int64_t i = 0; i < o.seeds; ++i) r.seeds.push_back(grid.config.seed + static_cast<uint64_t>(i));
+  const int64_t N = grid.config.n, batch = std::min(grid.config.batch_size, N);
+  const int64_t steps_per_epoch = (N + batch - 1) / batch;
+  const TrainingRunOptions& t = o.training;
+  r.total_steps = t.steps() > 0 ? t.steps() : t.epochs() * steps_per_epoch;
+  r.eval_every = t.eval_every() > 0 ? t.eval_every() : steps_per_epoch;
+  r.revive_dead_codes = t.revive_dead_codes();
+  r.revival_window = t.revival_window() > 0 ? t.revival_window() : steps_per_epoch;
+  r.kmeans_max_iter = o.kmeans_max_iter;
+  r.kmeans_n_init = o.kmeans_n_init;
+  r.bound = latent_distortion_rate(sweep_latents(grid, size, dataset), size);
+  r.grid_json = grid_to_json(grid);
+  r.grid_identity = grid_identity(grid);
+
+  // cells of this size by (kind, init, seed)
+  std::map<std::tuple<CellKind, InitKind, uint64_t>, const CellResult*> mine;
+  std::vector<const SweepCell*> kmeans_cells;
+  for (const SweepCell& cell : cells) {
+    if (cell.codebook_size != size) continue;
+    if (cell.kind == CellKind::kmeans_reference) kmeans_cells.push_back(&cell);
+    const auto it = found.find(cell.index);
+    if (it != found.end()) mine[{cell.kind, cell.init, cell.seed}] = it->second;
+  }
+  for (const InitKind init : o.inits) {
+    InitStudy study;
+    study.init = init;
+    for (const uint64_t seed : r.seeds) {
+      const auto it = mine.find({CellKind::training, init, seed});
+      if (it == mine.end()) continue;
+      const CellResult& cell = *it->second;
+      if (!cell.skipped.empty()) {
+        study.note = cell.skipped;
+        continue;
+      }
+      study.note = cell.substitute;
+      const TrainingRunResult& run = cell.run;
+      study.seeds.push_back(seed);
+      study.initial_distortion.push_back(run.history.front().distortion);
+      study.final_distortion.push_back(run.summary.distortion);
+      study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
+      study.steps_to_within_10_percent.push_back(static_cast<double>(run.summary.steps_to_within_10_percent));
+      study.revived.push_back(static_cast<double>(run.summary.revived));
+      study.runs.push_back(run);
+      ++r.finished_runs;
+    }
+    if (study.runs.empty() && study.note.empty()) continue;  // none finished (a stopped run)
+    if (!study.runs.empty()) {
+      const auto& first = study.runs.front().history;
+      for (size_t e = 0; e < first.size(); ++e) {
+        double sum = 0;
+        for (const auto& run : study.runs) sum += run.history[e].distortion;
+        study.steps.push_back(static_cast<double>(first[e].step));
+        study.mean_distortion.push_back(sum / static_cast<double>(study.runs.size()));
+      }
+    }
+    r.inits.push_back(std::move(study));
+  }
+  // The k-means reference only when complete (it comes after the training runs of its size).
+  std::vector<const CellResult*> kmeans;
+  for (const SweepCell* cell : kmeans_cells) {
+    const auto it = found.find(cell->index);
+    if (it != found.end()) kmeans.push_back(it->second);
+  }
+  if (kmeans.size() == kmeans_cells.size() && !kmeans.empty()) {
+    if (!kmeans.front()->skipped.empty()) {
+      r.kmeans_skipped = kmeans.front()->skipped;
+    } else {
+      for (const CellResult* cell : kmeans) {
+        r.kmeans_distortion.push_back(cell->kmeans_distortion);
+        r.kmeans_dead_codes.push_back(static_cast<double>(cell->kmeans_dead_codes));
+      }
+    }
+  }
+  return r;
+}
+
+std::string pad(const std::string& text, size_t width) {
+  size_t length = 0;  // characters, counting the UTF-8 "±" as one
+  for (unsigned char c : text) length += (c & 0xC0) != 0x80;
+  return text + std::string(width > length ? width - length : 1, ' ');
+}
+
+std::string trimmed(std::string line) {
+  line.erase(line.find_last_not_of(' ') + 1);
+  return line + "\n";
+}
+
+std::string signed_db(double value) {
+  if (!std::isfinite(value)) return "-";
+  return (value >= 0 ? "+" : "") + format_fixed(value, 2);
+}
+
+double bits_per_dimension(const ExperimentResult& r) {
+  return r.bound.rate_bits / static_cast<double>(r.config.k);
+}
+
+const InitStudy* find_init(const ExperimentResult& r, InitKind init) {
+  for (const InitStudy& s : r.inits)
+    if (s.init == init && !s.runs.empty()) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+SweepResult assemble_sweep(const SweepGrid& grid, const std::vector<CellResult>& cells, const GaussianDataset& dataset,
+                           RunStatus status, const std::string& stop_reason) {
+  SweepResult out;
+  out.grid = grid;
+  out.status = status;
+  out.stop_reason = stop_reason;
+  const std::vector<SweepCell> all = grid_cells(grid);
+  std::map<int64_t, const CellResult*> found;
+  for (const CellResult& cell : cells) found[cell.cell.index] = &cell;
+  for (const int64_t size : grid.codebook_sizes) {
+    ExperimentResult r = assemble_size(grid, size, found, all, dataset);
+    r.status = status;
+    r.stop_reason = stop_reason;
+    out.finished_runs += r.finished_runs;
+    out.sizes.push_back(std::move(r));
+  }
+  for (ExperimentResult& r : out.sizes) r.finished_runs = out.finished_runs;
+  return out;
+}
+
+std::string format_sweep_table(const SweepResult& result) {
+  if (result.sizes.size() == 1) return format_experiment_table(result.sizes.front());
+  const ExperimentResult& first = result.sizes.front();
+  const RunConfig& c = first.config;
+  std::ostringstream out;
+  out << "Rate sweep: d=" << c.d << " k=" << c.k << " n=" << c.n << " sigma=" << format_significant(c.sigma_noise)
+      << ", " << to_string(c.quantizer) << ", " << to_string(c.optimizer) << " lr " << format_significant(c.lr)
+      << ", batch " << c.batch_size << ", " << first.total_steps << " steps, " << first.seeds.size()
+      << " seeds per cell; latent variance " << format_fixed(first.bound.latent_variance, 3)
+      << (first.revive_dead_codes ? "; dead-code revival on" : "") << "\n";
+  const std::vector<size_t> w = {30, 18, 13, 11};
+  std::vector<std::string> notes;
+  for (const ExperimentResult& r : result.sizes) {
+    const double bound = r.bound.distortion_rate;
+    out << "\n" << r.config.codebook_size << " codewords: R = " << format_fixed(r.bound.rate_bits, 2) << " bits, "
+        << format_fixed(bits_per_dimension(r), 3) << " bits per latent dimension, D(R) = " << format_fixed(bound, 3)
+        << "\n";
+    out << trimmed("  " + pad("init", w[0]) + pad("D final", w[1]) + pad("gap to D(R)", w[2]) + pad("dead codes", w[3]));
+    const auto row = [&](const std::string& name, const std::vector<double>& distortion, const std::vector<double>& dead) {
+      const MeanStd d = mean_std(distortion);
+      out << trimmed("  " + pad(name, w[0]) + pad(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
+                     pad(signed_db(gap_db(d.mean, bound)) + " dB", w[2]) + pad(format_fixed(mean_std(dead).mean, 1), w[3]));
+    };
+    for (const InitStudy& s : r.inits) {
+      if (s.runs.empty()) out << trimmed("  " + pad(to_string(s.init), w[0]) + s.note);
+      else row(std::string(to_string(s.init)) + (s.note.empty() ? "" : " (*)"), s.final_distortion, s.dead_codes);
+      if (!s.note.empty() && !s.runs.empty())
+        notes.push_back("(*) " + std::to_string(r.config.codebook_size) + " codewords: " + s.note);
+    }
+    if (r.kmeans_skipped.empty()) {
+      if (!r.kmeans_distortion.empty()) row("k-means (Lloyd, no training)", r.kmeans_distortion, r.kmeans_dead_codes);
+    } else {
+      out << trimmed("  " + pad("k-means (Lloyd, no training)", w[0]) + r.kmeans_skipped);
+    }
+  }
+  // The curve in one view: gap to D(R) per init and size (does the ranking hold at every rate?).
+  out << "\ngap to D(R) in dB (mean D over seeds) by codewords:\n";
+  std::string header = "  " + pad("init", w[0]);
+  for (const ExperimentResult& r : result.sizes) header += pad(std::to_string(r.config.codebook_size), 9);
+  out << trimmed(header);
+  for (const InitKind init : result.grid.options.inits) {
+    std::string line = "  " + pad(to_string(init), w[0]);
+    for (const ExperimentResult& r : result.sizes) {
+      const InitStudy* s = find_init(r, init);
+      line += pad(s ? signed_db(gap_db(mean_std(s->final_distortion).mean, r.bound.distortion_rate)) : "-", 9);
+    }
+    out << trimmed(line);
+  }
+  std::string line = "  " + pad("k-means (Lloyd, no training)", w[0]);
+  for (const ExperimentResult& r : result.sizes)
+    line += pad(r.kmeans_distortion.empty() ? "-" : signed_db(gap_db(mean_std(r.kmeans_distortion).mean, r.bound.distortion_rate)), 9);
+  out << trimmed(line);
+  for (const std::string& note : notes) out << note << "\n";
+  return out.str();
+}
+
+void write_sweep_hdf5(const std::string& path, const SweepResult& result, const std::string& command) {
+  if (result.sizes.size() == 1) return write_experiment_hdf5(path, result.sizes.front(), command);
+  Hdf5Writer file(path);
+  file.create_group("sizes");
+  for (const ExperimentResult& r : result.sizes)
+    write_experiment_group(file, "sizes/" + std::to_string(r.config.codebook_size), r);
+  // The curve: one entry per size; NaN where an init has no run at that size.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<int64_t> sizes;
+  std::vector<double> rate, per_dimension, bound, kmeans_mean, kmeans_std;
+  for (const ExperimentResult& r : result.sizes) {
+    sizes.push_back(r.config.codebook_size);
+    rate.push_back(r.bound.rate_bits);
+    per_dimension.push_back(bits_per_dimension(r));
+    bound.push_back(r.bound.distortion_rate);
+    const MeanStd k = mean_std(r.kmeans_distortion);
+    kmeans_mean.push_back(r.kmeans_distortion.empty() ? nan : k.mean);
+    kmeans_std.push_back(r.kmeans_distortion.empty() ? nan : k.std);
+  }
+  file.create_group("rate_distortion");
+  file.write_tensor("rate_distortion/codebook_sizes", at::tensor(sizes, at::kLong));
+  file.write_tensor("rate_distortion/rate_bits", at::tensor(rate, at::kDouble));
+  file.write_tensor("rate_distortion/bits_per_dimension", at::tensor(per_dimension, at::kDouble));
+  file.write_tensor("rate_distortion/distortion_rate_bound", at::tensor(bound, at::kDouble));
+  file.write_tensor("rate_distortion/kmeans_reference_mean", at::tensor(kmeans_mean, at::kDouble));
+  file.write_tensor("rate_distortion/kmeans_reference_std", at::tensor(kmeans_std, at::kDouble));
+  for (const InitKind init : result.grid.options.inits) {
+    std::vector<double> mean, std, gap;
+    for (const ExperimentResult& r : result.sizes) {
+      const InitStudy* s = find_init(r, init);
+      const MeanStd d = s ? mean_std(s->final_distortion) : MeanStd{nan, nan};
+      mean.push_back(d.mean);
+      std.push_back(d.std);
+      gap.push_back(s ? gap_db(d.mean, r.bound.distortion_rate) : nan);
+    }
+    const std::string name = std::string("rate_distortion/") + to_string(init);
+    file.write_tensor(name + "_mean", at::tensor(mean, at::kDouble));
+    file.write_tensor(name + "_std", at::tensor(std, at::kDouble));
+    file.write_tensor(name + "_gap_db", at::tensor(gap, at::kDouble));
+  }
+  ExperimentResult root = result.sizes.front();
+  root.status = result.status;
+  root.finished_runs = result.finished_runs;
+  root.stop_reason = result.stop_reason;
+  root.config.codebook_size = 0;  // see codebook_sizes
+  write_experiment_root(file, root, command);
+  file.write_tensor("codebook_sizes", at::tensor(sizes, at::kLong));
+  file.commit();
+}
+
+std::string plot_sweep(const std::string& path, const SweepResult& result) {
+  if (result.sizes.size() == 1) return plot_experiment(path, result.sizes.front());
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
+    return "gnuplot not found (apt-get install gnuplot-nox): plot skipped";
+  char folder_template[] = "/tmp/vqvae-plot-XXXXXX";
+  const char* folder = mkdtemp(folder_template);
+  if (!folder) return "cannot create a temporary folder: plot skipped";
+  const std::string dir = folder;
+  const std::string data = dir + "/rates.dat", curve = dir + "/bound.dat", script = dir + "/plot.gp",
+                    log = dir + "/gnuplot.log";
+  const auto cleanup = [&] {
+    for (const std::string& file : {data, curve, script, log}) std::remove(file.c_str());
+    rmdir(dir.c_str());
+  };
+  std::unique_ptr<AtomicFile> image;
+  try {
+    image = std::make_unique<AtomicFile>(path);
+  } catch (const IoError& e) {
+    cleanup();
+    return e.what();
+  }
+  const std::vector<InitKind>& inits = result.grid.options.inits;
+  const int64_t k = result.sizes.front().config.k;
+  {
+    std::ofstream out(data);
+    out << "# bits_per_dimension";
+    for (const InitKind init : inits) out << " " << to_string(init);
+    out << " kmeans\n" << std::setprecision(10);
+    for (const ExperimentResult& r : result.sizes) {
+      out << bits_per_dimension(r);
+      for (const InitKind init : inits) {
+        const InitStudy* s = find_init(r, init);
+        if (s) out << " " << mean_std(s->final_distortion).mean;
+        else out << " ?";
+      }
+      if (r.kmeans_distortion.empty()) out << " ?\n";
+      else out << " " << mean_std(r.kmeans_distortion).mean << "\n";
+    }
+  }
+  {
+    // Shannon's D(R) of the latents' Gaussian, from half a bit below the lowest rate to half a
+    // bit above the highest, 200 points.
+    std::ofstream out(curve);
+    out << std::setprecision(10);
+    const std::vector<double>& eigenvalues = result.sizes.front().bound.eigenvalues;
+    const double low = std::max(0.0, result.sizes.front().bound.rate_bits - 0.5);
+    const double high = result.sizes.back().bound.rate_bits + 0.5;
+    for (int i = 0; i <= 200; ++i) {
+      const double rate = low + (high - low) * i / 200.0;
+      out << rate / static_cast<double>(k) << " " << gaussian_distortion_rate(eigenvalues, rate) << "\n";
+    }
+  }
+  const bool svg = path.size() >= 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+  const auto quoted = [](const std::string& s) {
+    std::string q = "'";
+    for (char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
+    return q + "'";
+  };
+  {
+    std::ofstream out(script);
+    out << (svg ? "set terminal svg size 800,560 dynamic noenhanced background rgb 'white'\n"
+                : "set terminal pngcairo size 800,560 noenhanced font 'sans,10'\n");
+    out << "set output " << quoted(image->temporary_path()) << "\n";
+    out << "set title 'Operational D(R): final distortion (mean of " << result.sizes.front().seeds.size()
+        << " seeds) vs rate, k = " << k << ", n = " << result.sizes.front().config.n << "'\n";
+    out << "set xlabel 'rate: bits per latent dimension, log2(codewords) / k'\n";
+    out << "set ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
+    out << "set logscale y\nset grid\nset key bottom left\n";
+    const char* colours[] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
+    out << "plot ";
+    for (size_t i = 0; i < inits.size(); ++i)
+      out << quoted(data) << " using 1:" << i + 2 << " with linespoints lw 2 pt 7 lc rgb '" << colours[i % 6]
+          << "' title " << quoted(to_string(inits[i])) << ", ";
+    out << quoted(data) << " using 1:" << inits.size() + 2
+        << " with points pt 6 ps 1.6 lc rgb 'black' title 'k-means (no training)', ";
+    out << quoted(curve) << " using 1:2 with lines dt 2 lw 2 lc rgb 'red' title 'Shannon D(R)'\n";
+  }
+  const std::string command = "gnuplot " + quoted(script) + " > " + quoted(log) + " 2>&1";
+  std::string message;
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream in(log);
+    std::string line;
+    std::getline(in, line);
+    message = "gnuplot failed: " + line;
+  } else {
+    try {
+      image->commit();
+    } catch (const IoError& e) {
+      message = e.what();
+    }
+  }
+  cleanup();
+  return message;
+}
+
+}  // namespace vqvae
