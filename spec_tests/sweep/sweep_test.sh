@@ -200,6 +200,23 @@ PY
   [ ! -e e.h5 ] || fail "e.h5 was written"
 }
 
+# More codewords than samples: no init from latents and no k-means reference can run at 1024;
+# their rows and the file say why, the other cells run, and the plot leaves them out.
+case_cells_that_cannot_run_say_why() {
+  "$VQVAE" experiment --n 600 --codebook-sizes 16,1024 --inits kmeans,uniform --seeds 1 --steps 5 --quiet \
+    --out e.h5 --plot e.png > stdout 2> stderr || fail "exited $?"
+  cat stdout
+  grep -q '^  kmeans  *skipped: kmeans init needs 1024 latents (one per codeword), the dataset has 600$' stdout ||
+    fail "no skipped kmeans row"
+  grep -q '^  k-means (Lloyd, no training)  *skipped: k-means needs at least 1024 samples' stdout ||
+    fail "no skipped k-means reference row"
+  grep -q '^  uniform  *74\.' stdout || fail "the uniform run at 1024 did not run"
+  [ "$(attribute e.h5 /sizes/1024/runs/kmeans/note)" = \
+    "skipped: kmeans init needs 1024 latents (one per codeword), the dataset has 600" ] || fail "no note in the file"
+  h5dump -d /sizes/1024/runs/uniform/final_distortion e.h5 > /dev/null || fail "no uniform run in the file"
+  [ -s e.png ] || fail "no plot"
+}
+
 [ $# -eq 1 ] || { echo "usage: $0 CASE"; exit 2; }
 command -v "case_$1" > /dev/null 2>&1 || { echo "no such case: $1"; exit 2; }
 : "${VQVAE:?VQVAE must name the vqvae program}"

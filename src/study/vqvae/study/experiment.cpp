@@ -2,25 +2,17 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
-#include <vqvae/core/interrupt.h>
 #include <vqvae/evaluation/metrics.h>
-#include <vqvae/initialization/codebook_init.h>
-#include <vqvae/io/atomic_file.h>
 #include <vqvae/io/hdf5_file.h>
 #include <vqvae/io/provenance.h>
-#include <vqvae/quantizers/nearest_codeword.h>
 #include <vqvae/study/factory.h>
+#include <vqvae/study/gnuplot.h>
 #include <vqvae/study/sweep_report.h>
 #include <vqvae/study/sweep_shard.h>
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
-
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <memory>
@@ -215,79 +207,39 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
 }
 
 std::string plot_experiment(const std::string& path, const ExperimentResult& r) {
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
-    return "gnuplot not found (apt-get install gnuplot-nox): plot skipped";
-  if (r.inits.empty()) return "nothing to plot";
-  char folder_template[] = "/tmp/vqvae-plot-XXXXXX";
-  const char* folder = mkdtemp(folder_template);
-  if (!folder) return "cannot create a temporary folder: plot skipped";
-  const std::string dir = folder;
-  const std::string data = dir + "/distortion.dat", script = dir + "/plot.gp", log = dir + "/gnuplot.log";
-  const auto cleanup = [&] {
-    for (const std::string& file : {data, script, log}) std::remove(file.c_str());
-    rmdir(dir.c_str());
-  };
-  std::unique_ptr<AtomicFile> image;
-  try {
-    image = std::make_unique<AtomicFile>(path);
-  } catch (const IoError& e) {
-    cleanup();
-    return e.what();
-  }
-  {
-    std::ofstream out(data);
-    out << "# step";
-    for (const InitStudy& s : r.inits) out << " " << to_string(s.init);
-    out << "\n" << std::setprecision(10);
-    for (size_t e = 0; e < r.inits.front().steps.size(); ++e) {
-      out << r.inits.front().steps[e];
-      for (const InitStudy& s : r.inits) out << " " << s.mean_distortion[e];
-      out << "\n";
+  std::vector<const InitStudy*> plotted;  // an init skipped at this size has no curve
+  for (const InitStudy& s : r.inits)
+    if (!s.runs.empty()) plotted.push_back(&s);
+  if (plotted.empty()) return "nothing to plot";
+  return draw_with_gnuplot(path, 800, 500, [&](const std::string& folder) {
+    const std::string data = folder + "/distortion.dat";
+    {
+      std::ofstream out(data);
+      out << "# step";
+      for (const InitStudy* s : plotted) out << " " << to_string(s->init);
+      out << "\n" << std::setprecision(10);
+      for (size_t e = 0; e < plotted.front()->steps.size(); ++e) {
+        out << plotted.front()->steps[e];
+        for (const InitStudy* s : plotted) out << " " << s->mean_distortion[e];
+        out << "\n";
+      }
     }
-  }
-  const bool svg = path.size() >= 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
-  const auto gnuplot_quoted = [](const std::string& s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
-    return q + "'";
-  };
-  {
-    std::ofstream out(script);
-    out << (svg ? "set terminal svg size 800,500 dynamic noenhanced background rgb 'white'\n"
-                : "set terminal pngcairo size 800,500 noenhanced font 'sans,10'\n");
-    out << "set output " << gnuplot_quoted(image->temporary_path()) << "\n";
-    out << "set title 'Distortion vs step (mean of " << r.seeds.size() << " seeds), "
-        << r.config.codebook_size << " codewords, k = " << r.config.k << "'\n";
+    std::ostringstream out;
+    out << "set title 'Distortion vs step (mean of " << r.seeds.size() << " seeds), " << r.config.codebook_size
+        << " codewords, k = " << r.config.k << "'\n";
     out << "set xlabel 'training step'\nset ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
     out << "set logscale y\nset grid\nset key top right\n";
     out << std::setprecision(10);
-    const double kmeans = mean_std(r.kmeans_distortion).mean;
     out << "set yrange [" << 0.8 * r.bound.distortion_rate << ":*]\n";
-    const char* colours[] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
     out << "plot ";
-    for (size_t i = 0; i < r.inits.size(); ++i)
-      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << colours[i % 6]
-          << "' title " << gnuplot_quoted(to_string(r.inits[i].init)) << ", ";
+    for (size_t i = 0; i < plotted.size(); ++i)
+      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << kPlotColours[i % 6]
+          << "' title " << gnuplot_quoted(to_string(plotted[i]->init)) << ", ";
     if (!r.kmeans_distortion.empty())
-      out << kmeans << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
+      out << mean_std(r.kmeans_distortion).mean << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
     out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'red' title 'D(R)'\n";
-  }
-  const std::string command = "gnuplot " + gnuplot_quoted(script) + " > " + gnuplot_quoted(log) + " 2>&1";
-  std::string message;
-  if (std::system(command.c_str()) != 0) {
-    std::ifstream in(log);
-    std::string line;
-    std::getline(in, line);
-    message = "gnuplot failed: " + line;
-  } else {
-    try {
-      image->commit();
-    } catch (const IoError& e) {
-      message = e.what();
-    }
-  }
-  cleanup();
-  return message;
+    return out.str();
+  });
 }
 
 }  // namespace vqvae

@@ -134,4 +134,7 @@ void write_experiment_root(Hdf5Writer& file, const ExperimentResult& result, con
 /// a missing gnuplot.
 std::string plot_experiment(const std::string& path, const ExperimentResult& result);
 
+/// The line colours of the plots, one per init in order (colour-blind safe).
+inline constexpr const char* kPlotColours[6] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
+
 }  // namespace vqvae

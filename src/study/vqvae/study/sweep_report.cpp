@@ -1,15 +1,12 @@
 #include <vqvae/study/sweep_report.h>
 
 #include <vqvae/core/format.h>
-#include <vqvae/io/atomic_file.h>
 #include <vqvae/io/hdf5_file.h>
 #include <vqvae/io/provenance.h>
 #include <vqvae/math/rate_distortion.h>
+#include <vqvae/study/gnuplot.h>
 
 #include <ATen/ATen.h>
-
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -262,97 +259,54 @@ void write_sweep_hdf5(const std::string& path, const SweepResult& result, const 
 
 std::string plot_sweep(const std::string& path, const SweepResult& result) {
   if (result.sizes.size() == 1) return plot_experiment(path, result.sizes.front());
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
-    return "gnuplot not found (apt-get install gnuplot-nox): plot skipped";
-  char folder_template[] = "/tmp/vqvae-plot-XXXXXX";
-  const char* folder = mkdtemp(folder_template);
-  if (!folder) return "cannot create a temporary folder: plot skipped";
-  const std::string dir = folder;
-  const std::string data = dir + "/rates.dat", curve = dir + "/bound.dat", script = dir + "/plot.gp",
-                    log = dir + "/gnuplot.log";
-  const auto cleanup = [&] {
-    for (const std::string& file : {data, curve, script, log}) std::remove(file.c_str());
-    rmdir(dir.c_str());
-  };
-  std::unique_ptr<AtomicFile> image;
-  try {
-    image = std::make_unique<AtomicFile>(path);
-  } catch (const IoError& e) {
-    cleanup();
-    return e.what();
-  }
   const std::vector<InitKind>& inits = result.grid.options.inits;
   const int64_t k = result.sizes.front().config.k;
-  {
-    std::ofstream out(data);
-    out << "# bits_per_dimension";
-    for (const InitKind init : inits) out << " " << to_string(init);
-    out << " kmeans\n" << std::setprecision(10);
-    for (const ExperimentResult& r : result.sizes) {
-      out << bits_per_dimension(r);
-      for (const InitKind init : inits) {
-        const InitStudy* s = find_init(r, init);
-        if (s) out << " " << mean_std(s->final_distortion).mean;
-        else out << " ?";
+  return draw_with_gnuplot(path, 800, 560, [&](const std::string& folder) {
+    const std::string data = folder + "/rates.dat", curve = folder + "/bound.dat";
+    {
+      std::ofstream out(data);  // a row per size; "?" where an init has no run (gnuplot: missing)
+      out << "# bits_per_dimension";
+      for (const InitKind init : inits) out << " " << to_string(init);
+      out << " kmeans_reference\n" << std::setprecision(10);
+      for (const ExperimentResult& r : result.sizes) {
+        out << bits_per_dimension(r);
+        for (const InitKind init : inits) {
+          const InitStudy* s = find_init(r, init);
+          if (s) out << " " << mean_std(s->final_distortion).mean;
+          else out << " ?";
+        }
+        if (r.kmeans_distortion.empty()) out << " ?\n";
+        else out << " " << mean_std(r.kmeans_distortion).mean << "\n";
       }
-      if (r.kmeans_distortion.empty()) out << " ?\n";
-      else out << " " << mean_std(r.kmeans_distortion).mean << "\n";
     }
-  }
-  {
-    // Shannon's D(R) of the latents' Gaussian, from half a bit below the lowest rate to half a
-    // bit above the highest, 200 points.
-    std::ofstream out(curve);
-    out << std::setprecision(10);
-    const std::vector<double>& eigenvalues = result.sizes.front().bound.eigenvalues;
-    const double low = std::max(0.0, result.sizes.front().bound.rate_bits - 0.5);
-    const double high = result.sizes.back().bound.rate_bits + 0.5;
-    for (int i = 0; i <= 200; ++i) {
-      const double rate = low + (high - low) * i / 200.0;
-      out << rate / static_cast<double>(k) << " " << gaussian_distortion_rate(eigenvalues, rate) << "\n";
+    {
+      // Shannon's D(R) of the latents' Gaussian, from half a bit below the lowest rate to half a
+      // bit above the highest, 200 points.
+      std::ofstream out(curve);
+      out << std::setprecision(10);
+      const std::vector<double>& eigenvalues = result.sizes.front().bound.eigenvalues;
+      const double low = std::max(0.0, result.sizes.front().bound.rate_bits - 0.5);
+      const double high = result.sizes.back().bound.rate_bits + 0.5;
+      for (int i = 0; i <= 200; ++i) {
+        const double rate = low + (high - low) * i / 200.0;
+        out << rate / static_cast<double>(k) << " " << gaussian_distortion_rate(eigenvalues, rate) << "\n";
+      }
     }
-  }
-  const bool svg = path.size() >= 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
-  const auto quoted = [](const std::string& s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("''") : std::string(1, ch);
-    return q + "'";
-  };
-  {
-    std::ofstream out(script);
-    out << (svg ? "set terminal svg size 800,560 dynamic noenhanced background rgb 'white'\n"
-                : "set terminal pngcairo size 800,560 noenhanced font 'sans,10'\n");
-    out << "set output " << quoted(image->temporary_path()) << "\n";
+    std::ostringstream out;
     out << "set title 'Operational D(R): final distortion (mean of " << result.sizes.front().seeds.size()
         << " seeds) vs rate, k = " << k << ", n = " << result.sizes.front().config.n << "'\n";
     out << "set xlabel 'rate: bits per latent dimension, log2(codewords) / k'\n";
     out << "set ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
     out << "set logscale y\nset grid\nset key bottom left\n";
-    const char* colours[] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
     out << "plot ";
     for (size_t i = 0; i < inits.size(); ++i)
-      out << quoted(data) << " using 1:" << i + 2 << " with linespoints lw 2 pt 7 lc rgb '" << colours[i % 6]
-          << "' title " << quoted(to_string(inits[i])) << ", ";
-    out << quoted(data) << " using 1:" << inits.size() + 2
+      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with linespoints lw 2 pt 7 lc rgb '"
+          << kPlotColours[i % 6] << "' title " << gnuplot_quoted(to_string(inits[i])) << ", ";
+    out << gnuplot_quoted(data) << " using 1:" << inits.size() + 2
         << " with points pt 6 ps 1.6 lc rgb 'black' title 'k-means (no training)', ";
-    out << quoted(curve) << " using 1:2 with lines dt 2 lw 2 lc rgb 'red' title 'Shannon D(R)'\n";
-  }
-  const std::string command = "gnuplot " + quoted(script) + " > " + quoted(log) + " 2>&1";
-  std::string message;
-  if (std::system(command.c_str()) != 0) {
-    std::ifstream in(log);
-    std::string line;
-    std::getline(in, line);
-    message = "gnuplot failed: " + line;
-  } else {
-    try {
-      image->commit();
-    } catch (const IoError& e) {
-      message = e.what();
-    }
-  }
-  cleanup();
-  return message;
+    out << gnuplot_quoted(curve) << " using 1:2 with lines dt 2 lw 2 lc rgb 'red' title 'Shannon D(R)'\n";
+    return out.str();
+  });
 }
 
 }  // namespace vqvae
