@@ -19,16 +19,15 @@ at::Tensor make_codebook(const RunConfig& c, const GaussianDataset& dataset) {
   return initial_codebook(c.init, c.codebook_size, c.k, data, c.seed);
 }
 
-VQVAE build_model(const RunConfig& c, const GaussianDataset& dataset) {
+EncoderPtr make_encoder(const RunConfig& c, const GaussianDataset& dataset) {
   check_config(c);
-  EncoderPtr encoder;
-  if (c.encoder.kind == ModuleKind::pca) {
-    encoder = PCAEncoder(dataset.U_k, c.encoder.trainable).ptr();
-  } else {
-    encoder = LearnedLinearEncoder(
-                  LearnedLinearEncoderOptions(c.d, c.k).trainable(c.encoder.trainable).seed(c.seed + 1))
-                  .ptr();
-  }
+  if (c.encoder.kind == ModuleKind::pca) return PCAEncoder(dataset.U_k, c.encoder.trainable).ptr();
+  return LearnedLinearEncoder(LearnedLinearEncoderOptions(c.d, c.k).trainable(c.encoder.trainable).seed(c.seed + 1))
+      .ptr();
+}
+
+VQVAE build_model(const RunConfig& c, const GaussianDataset& dataset) {
+  const EncoderPtr encoder = make_encoder(c, dataset);
   DecoderPtr decoder;
   if (c.decoder.kind == ModuleKind::pca) {
     decoder = PCADecoder(dataset.U_k, c.decoder.trainable).ptr();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/encoders/base.h>
 #include <vqvae/models/vqvae.h>
 #include <vqvae/study/run_config.h>
 
@@ -15,7 +16,12 @@ GaussianDataset make_dataset(const RunConfig& config);
 /// drawn with config.seed.
 at::Tensor make_codebook(const RunConfig& config, const GaussianDataset& dataset);
 
-/// encoder (PCA on dataset.U_k, or learned, frozen or trainable), quantizer (vq | rotation |
+/// The encoder of config.encoder: PCA on dataset.U_k, or learned (Xavier-uniform, seeded with
+/// config.seed + 1), frozen or trainable. It does not depend on the codebook: the latents every
+/// codebook of a study quantizes.
+EncoderPtr make_encoder(const RunConfig& config, const GaussianDataset& dataset);
+
+/// make_encoder's encoder, quantizer (vq | rotation |
 /// projection) with make_codebook's codebook, decoder; seeds derived from config.seed.
 /// Throws InvalidArgument (via check_config) for an invalid configuration.
 VQVAE build_model(const RunConfig& config, const GaussianDataset& dataset);

@@ -23,12 +23,9 @@ const char* kind_name(CellKind kind) { return kind == CellKind::training ? "trai
 
 }  // namespace
 
-at::Tensor sweep_latents(const SweepGrid& grid, int64_t codebook_size, const GaussianDataset& dataset) {
-  RunConfig config = grid.config;
-  config.codebook_size = codebook_size;
-  config.init = InitKind::uniform;  // the encoder does not depend on the codebook; uniform needs no latents
+at::Tensor sweep_latents(const SweepGrid& grid, const GaussianDataset& dataset) {
   c10::NoGradGuard no_grad;
-  return build_model(config, dataset)->encode(dataset.X).detach().contiguous();
+  return make_encoder(grid.config, dataset)->forward(dataset.X).detach().contiguous();
 }
 
 CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const GaussianDataset& dataset) {
@@ -45,7 +42,7 @@ CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const Gaussian
     return result;
   }
   // k-means on the whole dataset's latents, no gradient training (k-means++ seeding, Lloyd).
-  const at::Tensor z = sweep_latents(grid, cell.codebook_size, dataset);  // (N, k)
+  const at::Tensor z = sweep_latents(grid, dataset);  // (N, k)
   const at::Tensor centres =
       kmeans_init(cell.codebook_size, z.size(1), z,
                   KMeansOptions().n_init(grid.options.kmeans_n_init).max_iter(grid.options.kmeans_max_iter).seed(cell.seed));

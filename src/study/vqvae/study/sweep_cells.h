@@ -28,9 +28,9 @@ struct CellResult {
 /// interrupted (the caller drops it). Knows nothing of shards.
 CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const GaussianDataset& dataset);
 
-/// The latents every codebook of size `codebook_size` quantizes: those of the initial model of
-/// grid.config at that size (the frozen PCA encoder: X U_k, the same for every size).
-at::Tensor sweep_latents(const SweepGrid& grid, int64_t codebook_size, const GaussianDataset& dataset);
+/// The latents (N, k) every codebook of the grid quantizes, at every size: those of the initial
+/// encoder of grid.config (the frozen PCA encoder: X U_k).
+at::Tensor sweep_latents(const SweepGrid& grid, const GaussianDataset& dataset);
 
 /// Writes `result` under `group` ("/" or "cells/cell_000042"): the cell's coordinates as
 /// attributes, and for a training run its history, summary, eigenvalues and codebooks.

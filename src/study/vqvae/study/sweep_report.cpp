@@ -22,7 +22,7 @@ namespace vqvae {
 namespace {
 
 ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::map<int64_t, const CellResult*>& found,
-                               const std::vector<SweepCell>& cells, const GaussianDataset& dataset) {
+                               const std::vector<SweepCell>& cells, const at::Tensor& latents) {
   ExperimentResult r;
   r.config = sweep_config(grid);
   r.config.codebook_size = size;
@@ -37,7 +37,7 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
   r.revival_window = t.revival_window() > 0 ? t.revival_window() : steps_per_epoch;
   r.kmeans_max_iter = o.kmeans_max_iter;
   r.kmeans_n_init = o.kmeans_n_init;
-  r.bound = latent_distortion_rate(sweep_latents(grid, size, dataset), size);
+  r.bound = latent_distortion_rate(latents, size);
   r.grid_json = grid_to_json(grid);
   r.grid_identity = grid_identity(grid);
 
@@ -140,8 +140,9 @@ SweepResult assemble_sweep(const SweepGrid& grid, const std::vector<CellResult>&
   const std::vector<SweepCell> all = grid_cells(grid);
   std::map<int64_t, const CellResult*> found;
   for (const CellResult& cell : cells) found[cell.cell.index] = &cell;
+  const at::Tensor latents = sweep_latents(grid, dataset);  // (N, k), the same at every size
   for (const int64_t size : grid.codebook_sizes) {
-    ExperimentResult r = assemble_size(grid, size, found, all, dataset);
+    ExperimentResult r = assemble_size(grid, size, found, all, latents);
     r.status = status;
     r.stop_reason = stop_reason;
     out.finished_runs += r.finished_runs;
