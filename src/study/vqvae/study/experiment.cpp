@@ -192,9 +192,9 @@ void write_experiment_root(Hdf5Writer& file, const ExperimentResult& r, const st
   file.write_attribute("/", "status", std::string(to_string(r.status)));
   file.write_attribute("/", "finished_runs", r.finished_runs);
   if (r.status == RunStatus::diverged) file.write_attribute("/", "diverged_reason", r.stop_reason);
-  if (!r.grid_identity.empty()) {
+  if (!r.grid_json.empty()) {
     file.write_attribute("/", "grid", r.grid_json);
-    file.write_attribute("/", "grid_identity", r.grid_identity);
+    file.write_attribute("/", "grid_identity", json_identity(r.grid_json));
   }
   write_provenance(file, command);
 }

@@ -83,8 +83,8 @@ struct ExperimentResult {
   RunStatus status = RunStatus::completed;
   int64_t finished_runs = 0;
   std::string stop_reason;                  ///< diverged: TrainingDiverged's message and the run
-  /// The sweep grid the runs belong to (sweep_grid.h): its JSON and identity.
-  std::string grid_json, grid_identity;
+  /// The sweep grid the runs belong to, as JSON (sweep_grid.h; its identity is json_identity).
+  std::string grid_json;
 };
 
 /// Thrown by run_experiment when a run diverges (TrainingDiverged): what() is one line,

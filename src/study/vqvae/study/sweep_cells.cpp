@@ -82,12 +82,8 @@ void write_cell(Hdf5Writer& file, const std::string& group, const CellResult& r)
 
 CellResult read_cell(const Hdf5Reader& file, const std::string& group, const SweepGrid& grid) {
   const int64_t index = file.read_int_attribute(group, "cell_index");
-  const std::vector<SweepCell> cells = grid_cells(grid);
-  if (index < 0 || index >= static_cast<int64_t>(cells.size()))
-    throw_invalid_argument(group, "cell_index must be from 0 to " + std::to_string(cells.size() - 1) + ", got " +
-                                      std::to_string(index));
   CellResult r;
-  r.cell = cells[static_cast<size_t>(index)];
+  r.cell = grid_cell(grid, index);
   // The coordinates written must be the grid's at that index.
   const bool same = file.read_string_attribute(group, "cell_kind") == kind_name(r.cell.kind) &&
                     file.read_int_attribute(group, "codebook_size") == r.cell.codebook_size &&

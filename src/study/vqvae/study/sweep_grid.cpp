@@ -65,24 +65,30 @@ void check_grid(const SweepGrid& grid) {
   check_at_least(o.kmeans_max_iter, 0, "sweep", "kmeans_max_iter");
 }
 
+int64_t grid_size(const SweepGrid& grid) {
+  const int64_t per_size = (static_cast<int64_t>(grid.options.inits.size()) + 1) * grid.options.seeds;
+  return static_cast<int64_t>(grid.codebook_sizes.size()) * per_size;
+}
+
+SweepCell grid_cell(const SweepGrid& grid, int64_t index) {
+  const int64_t seeds = grid.options.seeds, inits = static_cast<int64_t>(grid.options.inits.size());
+  if (index < 0 || index >= grid_size(grid))
+    throw_invalid_argument(param("cell_index"), "must be from 0 to " + std::to_string(grid_size(grid) - 1) +
+                                                    ", got " + std::to_string(index));
+  // Per size: inits × seeds training cells (init-major), then seeds k-means references.
+  const int64_t per_size = (inits + 1) * seeds, within = index % per_size;
+  SweepCell cell;
+  cell.index = index;
+  cell.codebook_size = grid.codebook_sizes[static_cast<size_t>(index / per_size)];
+  cell.kind = within < inits * seeds ? CellKind::training : CellKind::kmeans_reference;
+  if (cell.kind == CellKind::training) cell.init = grid.options.inits[static_cast<size_t>(within / seeds)];
+  cell.seed = grid.config.seed + static_cast<uint64_t>(within % seeds);
+  return cell;
+}
+
 std::vector<SweepCell> grid_cells(const SweepGrid& grid) {
   std::vector<SweepCell> cells;
-  const auto add = [&](CellKind kind, int64_t size, InitKind init, uint64_t seed) {
-    SweepCell cell;
-    cell.index = static_cast<int64_t>(cells.size());
-    cell.kind = kind;
-    cell.codebook_size = size;
-    cell.init = init;
-    cell.seed = seed;
-    cells.push_back(cell);
-  };
-  for (const int64_t size : grid.codebook_sizes) {
-    for (const InitKind init : grid.options.inits)
-      for (int64_t s = 0; s < grid.options.seeds; ++s)
-        add(CellKind::training, size, init, grid.config.seed + static_cast<uint64_t>(s));
-    for (int64_t s = 0; s < grid.options.seeds; ++s)
-      add(CellKind::kmeans_reference, size, InitKind::uniform, grid.config.seed + static_cast<uint64_t>(s));
-  }
+  for (int64_t index = 0; index < grid_size(grid); ++index) cells.push_back(grid_cell(grid, index));
   return cells;
 }
 
@@ -134,9 +140,11 @@ SweepGrid grid_from_json(const std::string& text, const std::string& source) {
   return grid;
 }
 
-std::string grid_identity(const SweepGrid& grid) {
+std::string grid_identity(const SweepGrid& grid) { return json_identity(grid_to_json(grid)); }
+
+std::string json_identity(const std::string& json) {
   uint64_t hash = 14695981039346656037ull;  // FNV-1a, 64 bits
-  for (const unsigned char c : grid_to_json(grid)) {
+  for (const unsigned char c : json) {
     hash ^= c;
     hash *= 1099511628211ull;
   }

@@ -41,6 +41,10 @@ struct SweepCell {
 /// Grid order: for each size (ascending), for each init (options' order), for each seed a
 /// training cell; then, still for that size, one k-means reference cell per seed.
 std::vector<SweepCell> grid_cells(const SweepGrid& grid);
+/// The number of cells: sizes × (inits + 1) × seeds.
+int64_t grid_size(const SweepGrid& grid);
+/// grid_cells(grid)[index], computed alone. Throws InvalidArgument for an index outside the grid.
+SweepCell grid_cell(const SweepGrid& grid, int64_t index);
 
 /// "size 4096 kmeans seed 43" / "size 4096 k-means reference seed 43"; without "size 4096 " in
 /// a grid of one size ("kmeans seed 43", as a single-rate experiment has always said).
@@ -58,8 +62,9 @@ std::string grid_to_json(const SweepGrid& grid);
 /// The inverse (versions are checked by comparing identities, not here). Throws InvalidArgument
 /// naming `source` for text that is not such a grid.
 SweepGrid grid_from_json(const std::string& text, const std::string& source);
-/// 16 hex digits: the 64-bit FNV-1a hash of grid_to_json.
+/// 16 hex digits: the 64-bit FNV-1a hash of grid_to_json (json_identity of it).
 std::string grid_identity(const SweepGrid& grid);
+std::string json_identity(const std::string& json);
 /// The first top-level key whose value differs between two grids' JSON, as
 /// "codebook_sizes [16,64] vs [16,64,256]" ("" when none does).
 std::string grid_difference(const std::string& json_a, const std::string& json_b);

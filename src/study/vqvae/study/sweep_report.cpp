@@ -39,7 +39,6 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
   r.kmeans_n_init = o.kmeans_n_init;
   r.bound = latent_distortion_rate(latents, size);
   r.grid_json = grid_to_json(grid);
-  r.grid_identity = grid_identity(grid);
 
   // cells of this size by (kind, init, seed)
   std::map<std::tuple<CellKind, InitKind, uint64_t>, const CellResult*> mine;

@@ -47,7 +47,7 @@ int64_t environment_integer(const char* name, int64_t fallback) {
 
 // The cells of a work folder (cell_<index>.h5 files; temporaries are dot files) by index.
 std::map<int64_t, CellResult> read_work_folder(const std::string& folder, const SweepGrid& grid,
-                                               const std::string& identity) {
+                                               const std::string& json) {
   std::map<int64_t, CellResult> found;
   std::error_code error;
   if (!std::filesystem::is_directory(folder, error)) return found;
@@ -58,11 +58,10 @@ std::map<int64_t, CellResult> read_work_folder(const std::string& folder, const 
       files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
-  const std::string json = grid_to_json(grid);
+  const std::string identity = json_identity(json);
   for (const std::string& path : files) {
     const Hdf5Reader file(path);
-    const std::string other = file.read_string_attribute("/", "grid_identity");
-    if (other != identity)
+    if (file.read_string_attribute("/", "grid_identity") != identity)
       throw_invalid_argument(param("out"), in_quotes(folder) + " holds runs of another grid (" +
                                                grid_difference(file.read_string_attribute("/", "grid"), json) +
                                                "): remove it, or write this grid elsewhere");
@@ -130,11 +129,11 @@ std::vector<SweepCell> shard_cells(const SweepGrid& grid, const ShardSpec& shard
 
 ShardRun run_shard(const SweepGrid& grid, const ShardSpec& shard, const std::string& work_folder,
                    const GaussianDataset& dataset, const CellProgress& progress) {
-  const std::string identity = grid_identity(grid);
+  const std::string json = grid_to_json(grid), identity = json_identity(json);
   const std::vector<SweepCell> cells = shard_cells(grid, shard);
   std::map<int64_t, CellResult> done;
   if (!work_folder.empty()) {
-    done = read_work_folder(work_folder, grid, identity);
+    done = read_work_folder(work_folder, grid, json);
     std::error_code error;
     std::filesystem::create_directories(work_folder, error);
     if (error) throw IoError(work_folder + ": cannot create the folder for finished runs (" + error.message() + ")");
@@ -167,7 +166,7 @@ ShardRun run_shard(const SweepGrid& grid, const ShardSpec& shard, const std::str
     }
     if (!work_folder.empty()) {
       Hdf5Writer file(work_folder + "/" + cell_file_name(cell.index));
-      file.write_attribute("/", "grid", grid_to_json(grid));
+      file.write_attribute("/", "grid", json);
       file.write_attribute("/", "grid_identity", identity);
       write_cell(file, "/", result);
       file.commit();
@@ -193,8 +192,9 @@ void write_part_hdf5(const std::string& path, const SweepGrid& grid, const Shard
                      const std::vector<CellResult>& cells, const std::string& command) {
   Hdf5Writer file(path);
   file.write_attribute("/", "kind", std::string(kPartKind));
-  file.write_attribute("/", "grid", grid_to_json(grid));
-  file.write_attribute("/", "grid_identity", grid_identity(grid));
+  const std::string json = grid_to_json(grid);
+  file.write_attribute("/", "grid", json);
+  file.write_attribute("/", "grid_identity", json_identity(json));
   file.write_attribute("/", "shard_index", shard.index);
   file.write_attribute("/", "shard_count", shard.count);
   std::vector<int64_t> indices;
@@ -247,9 +247,9 @@ MergedSweep merge_parts(const std::vector<std::string>& paths) {
   } catch (const InvalidArgument& e) {
     throw MergeRefused(e.what());
   }
-  if (grid_identity(grid) != first.identity)
+  if (const std::string rebuilt = grid_to_json(grid); json_identity(rebuilt) != first.identity)
     throw MergeRefused(first.path + ": its grid cannot be reproduced by this build (" +
-                       grid_difference(first.json, grid_to_json(grid)) + ")");
+                       grid_difference(first.json, rebuilt) + ")");
   std::map<int64_t, const Part*> by_shard;
   for (const Part& part : parts) {
     if (part.shard.count != first.shard.count)
