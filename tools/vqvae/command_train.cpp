@@ -127,7 +127,7 @@ CommandRunner add_train_command(CLI::App& app) {
     if (result.status == RunStatus::interrupted) {
       if (tty) std::cout << std::endl;
       std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after step " << result.last_step
-                << " of " << total_steps(config, options) << "; "
+                << " of " << run_schedule(config.n, config.batch_size, options).total_steps << "; "
                 << (written.empty() ? "nothing written (no --out or --csv)"
                                     : "wrote " + joined(written) + " (status interrupted)")
                 << std::endl;

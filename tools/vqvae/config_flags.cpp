@@ -54,12 +54,6 @@ void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const 
     std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
 }
 
-int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options) {
-  if (options.steps() > 0) return options.steps();
-  const int64_t batch = std::min(config.batch_size, config.n);
-  return options.epochs() * ((config.n + batch - 1) / batch);
-}
-
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i)

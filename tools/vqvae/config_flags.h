@@ -45,9 +45,6 @@ int print_config(const RunConfig& config, const MemoryEstimate& estimate);
 void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
                  const std::vector<std::pair<std::string, std::string>>& outputs);
 
-/// Optimizer steps of a run: --steps, or --epochs · ceil(n / batch size).
-int64_t total_steps(const RunConfig& config, const TrainingRunOptions& options);
-
 /// "a", "a and b", "a, b and c".
 std::string joined(const std::vector<std::string>& items);
 

@@ -156,6 +156,15 @@ EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta) {
   return r;
 }
 
+RunSchedule run_schedule(int64_t samples, int64_t batch_size, const TrainingRunOptions& options) {
+  RunSchedule schedule;
+  schedule.steps_per_epoch = ceil_div(samples, std::min(batch_size, samples));
+  schedule.total_steps = options.steps() > 0 ? options.steps() : options.epochs() * schedule.steps_per_epoch;
+  schedule.eval_every = options.eval_every() > 0 ? options.eval_every() : schedule.steps_per_epoch;
+  schedule.revival_window = options.revival_window() > 0 ? options.revival_window() : schedule.steps_per_epoch;
+  return schedule;
+}
+
 int64_t steps_to_within(const std::vector<EvalRecord>& history, double fraction) {
   if (history.empty()) return 0;
   const double target = (1.0 + fraction) * history.back().distortion;
@@ -183,10 +192,7 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
 
   const int64_t N = x.size(0);
   const int64_t batch = std::min(config.batch_size, N);
-  const int64_t steps_per_epoch = ceil_div(N, batch);
-  const int64_t total_steps = options.steps() > 0 ? options.steps() : options.epochs() * steps_per_epoch;
-  const int64_t eval_every = options.eval_every() > 0 ? options.eval_every() : steps_per_epoch;
-  const int64_t window = options.revival_window() > 0 ? options.revival_window() : steps_per_epoch;
+  const auto [steps_per_epoch, total_steps, eval_every, window] = run_schedule(N, config.batch_size, options);
   at::Generator generator =
       make_generator(options.shuffle_seed().value_or(derived_shuffle_seed(config.seed)));
 

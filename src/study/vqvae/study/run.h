@@ -193,6 +193,14 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
 TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& dataset,
                                const TrainingRunOptions& options = {});
 
+/// The schedule run_training resolves from its options for `samples` rows: steps per epoch
+/// ceil(samples / min(batch_size, samples)), total steps (options.steps, else epochs × steps per
+/// epoch), evaluation interval and revival window (each, when 0, one epoch of steps).
+struct RunSchedule {
+  int64_t steps_per_epoch = 0, total_steps = 0, eval_every = 0, revival_window = 0;
+};
+RunSchedule run_schedule(int64_t samples, int64_t batch_size, const TrainingRunOptions& options);
+
 /// First evaluated step whose distortion is within `fraction` of the final one
 /// (D <= (1 + fraction) · D_final); 0 for an empty history.
 int64_t steps_to_within(const std::vector<EvalRecord>& history, double fraction);

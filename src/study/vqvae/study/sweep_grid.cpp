@@ -32,11 +32,6 @@ nlohmann::ordered_json options_json(const SweepGrid& grid) {
   return j;
 }
 
-int64_t total_steps_of(const SweepGrid& grid) {
-  const TrainingRunOptions& t = grid.options.training;
-  const int64_t batch = std::min(grid.config.batch_size, grid.config.n);
-  return t.steps() > 0 ? t.steps() : t.epochs() * ((grid.config.n + batch - 1) / batch);
-}
 
 }  // namespace
 
@@ -225,12 +220,10 @@ double cell_cost(const SweepGrid& grid, const SweepCell& cell) {
     const double iterations = std::min<double>(static_cast<double>(grid.options.kmeans_max_iter), 20) + 1;
     return static_cast<double>(grid.options.kmeans_n_init) * iterations * n * size * k;
   }
-  const int64_t steps = total_steps_of(grid);
-  const int64_t batch = std::min(c.batch_size, c.n);
-  const int64_t eval_every = grid.options.training.eval_every() > 0 ? grid.options.training.eval_every()
-                                                                       : (c.n + batch - 1) / batch;
-  const double evaluations = static_cast<double>(steps / std::max<int64_t>(eval_every, 1) + 2);
-  double cost = static_cast<double>(steps) * static_cast<double>(batch) * per_latent + evaluations * n * per_latent;
+  const RunSchedule schedule = run_schedule(c.n, c.batch_size, grid.options.training);
+  const double batch = static_cast<double>(std::min(c.batch_size, c.n));
+  const double evaluations = static_cast<double>(schedule.total_steps / schedule.eval_every + 2);
+  double cost = static_cast<double>(schedule.total_steps) * batch * per_latent + evaluations * n * per_latent;
   if (needs_a_row_per_codeword(cell.init)) {
     // The k-means initialiser on its latents: k-means++ seeding and up to 100 Lloyd iterations,
     // measured as ~200 searches of those latents (4096 codewords from 4096 latents: +4.7 s).

@@ -28,13 +28,11 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
   r.config.codebook_size = size;
   const ExperimentOptions& o = grid.options;
   for (int64_t i = 0; i < o.seeds; ++i) r.seeds.push_back(grid.config.seed + static_cast<uint64_t>(i));
-  const int64_t N = grid.config.n, batch = std::min(grid.config.batch_size, N);
-  const int64_t steps_per_epoch = (N + batch - 1) / batch;
-  const TrainingRunOptions& t = o.training;
-  r.total_steps = t.steps() > 0 ? t.steps() : t.epochs() * steps_per_epoch;
-  r.eval_every = t.eval_every() > 0 ? t.eval_every() : steps_per_epoch;
-  r.revive_dead_codes = t.revive_dead_codes();
-  r.revival_window = t.revival_window() > 0 ? t.revival_window() : steps_per_epoch;
+  const RunSchedule schedule = run_schedule(grid.config.n, grid.config.batch_size, o.training);
+  r.total_steps = schedule.total_steps;
+  r.eval_every = schedule.eval_every;
+  r.revive_dead_codes = o.training.revive_dead_codes();
+  r.revival_window = schedule.revival_window;
   r.kmeans_max_iter = o.kmeans_max_iter;
   r.kmeans_n_init = o.kmeans_n_init;
   r.bound = latent_distortion_rate(latents, size);
