@@ -19,6 +19,16 @@ std::string format_significant(double value, int significant) { return printed("
 
 std::string format_fixed(double value, int decimals) { return printed("%.*f", decimals, value); }
 
+std::string format_signed_fixed(double value, int decimals) {
+  return (value >= 0 ? "+" : "") + format_fixed(value, decimals);
+}
+
+std::string padded(const std::string& text, size_t width) {
+  size_t length = 0;
+  for (const unsigned char c : text) length += (c & 0xC0) != 0x80;  // UTF-8 continuation bytes are 10xxxxxx
+  return text + std::string(width > length ? width - length : 1, ' ');
+}
+
 std::string format_bytes(double bytes) {
   if (!(bytes > 0)) return "0 B";
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -14,6 +14,13 @@ std::string format_significant(double value, int significant = 6);
 /// Fixed point with `decimals` digits after the point ("12.520", "0.05"); "nan", "inf", "-inf".
 std::string format_fixed(double value, int decimals);
 
+/// format_fixed with the sign always written: "+0.89", "-2.18" (a gap in dB, a change).
+std::string format_signed_fixed(double value, int decimals);
+
+/// `text` followed by spaces up to `width` characters (a UTF-8 character such as "±" counts as
+/// one), and at least one space: a column of a text table.
+std::string padded(const std::string& text, size_t width);
+
 /// A size in bytes with a binary unit, 3 significant digits (whole units from 100 on): "512 B",
 /// "1.5 KiB", "14.9 GiB", "715 GiB", "2048 TiB". Zero, negative and NaN sizes print as "0 B".
 std::string format_bytes(double bytes);

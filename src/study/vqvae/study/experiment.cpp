@@ -66,21 +66,6 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   return result;
 }
 
-namespace {
-
-std::string signed_db(double value) {
-  if (!std::isfinite(value)) return "inf";
-  return (value >= 0 ? "+" : "") + format_fixed(value, 2) + " dB";
-}
-
-std::string pad(const std::string& text, size_t width) {
-  // Width in characters, counting the UTF-8 "±" as one.
-  size_t length = 0;
-  for (unsigned char c : text) length += (c & 0xC0) != 0x80;
-  return text + std::string(width > length ? width - length : 1, ' ');
-}
-
-}  // namespace
 
 std::string format_experiment_table(const ExperimentResult& r) {
   const RunConfig& c = r.config;
@@ -96,21 +81,21 @@ std::string format_experiment_table(const ExperimentResult& r) {
                               : "")
       << "\n\n";
   const std::vector<size_t> w = {32, 18, 13, 12, 15};
-  std::string header = pad("init", w[0]) + pad("D final", w[1]) + pad("gap to D(R)", w[2]) +
-                       pad("dead codes", w[3]) + pad("steps to 10%", w[4]) + (r.revive_dead_codes ? "revived" : "");
+  std::string header = padded("init", w[0]) + padded("D final", w[1]) + padded("gap to D(R)", w[2]) +
+                       padded("dead codes", w[3]) + padded("steps to 10%", w[4]) + (r.revive_dead_codes ? "revived" : "");
   header.erase(header.find_last_not_of(' ') + 1);
   out << header << "\n";
   const auto row = [&](const std::string& name, const std::vector<double>& distortion,
                        const std::vector<double>& dead, const std::string& steps, const std::string& revived) {
     const MeanStd d = mean_std(distortion);
-    std::string line = pad(name, w[0]) + pad(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
-                       pad(signed_db(gap_db(d.mean, bound)), w[2]) + pad(format_fixed(mean_std(dead).mean, 1), w[3]) +
-                       pad(steps, w[4]) + revived;
+    std::string line = padded(name, w[0]) + padded(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
+                       padded(format_signed_fixed(gap_db(d.mean, bound), 2) + " dB", w[2]) + padded(format_fixed(mean_std(dead).mean, 1), w[3]) +
+                       padded(steps, w[4]) + revived;
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   };
   for (const InitStudy& s : r.inits) {
-    if (s.runs.empty()) out << pad(to_string(s.init), w[0]) << s.note << "\n";
+    if (s.runs.empty()) out << padded(to_string(s.init), w[0]) << s.note << "\n";
     else row(to_string(s.init), s.final_distortion, s.dead_codes, format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
              r.revive_dead_codes ? format_fixed(mean_std(s.revived).mean, 1) : "");
   }
@@ -122,8 +107,8 @@ std::string format_experiment_table(const ExperimentResult& r) {
     row(std::string(to_string(s.init)) + ", initial codebook", s.initial_distortion, initial_dead, "-", "");
   }
   if (r.kmeans_skipped.empty()) row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
-  else out << pad("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
-  out << pad("D(R) bound", w[0]) << pad(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
+  else out << padded("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
+  out << padded("D(R) bound", w[0]) << padded(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
   for (const InitStudy& s : r.inits)
     if (!s.runs.empty() && !s.note.empty()) out << "note: " << s.note << "\n";
   return out.str();

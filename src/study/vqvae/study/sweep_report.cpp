@@ -100,20 +100,9 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
   return r;
 }
 
-std::string pad(const std::string& text, size_t width) {
-  size_t length = 0;  // characters, counting the UTF-8 "±" as one
-  for (unsigned char c : text) length += (c & 0xC0) != 0x80;
-  return text + std::string(width > length ? width - length : 1, ' ');
-}
-
 std::string trimmed(std::string line) {
   line.erase(line.find_last_not_of(' ') + 1);
   return line + "\n";
-}
-
-std::string signed_db(double value) {
-  if (!std::isfinite(value)) return "-";
-  return (value >= 0 ? "+" : "") + format_fixed(value, 2);
 }
 
 double bits_per_dimension(const ExperimentResult& r) {
@@ -166,14 +155,14 @@ std::string format_sweep_table(const SweepResult& result) {
     out << "\n" << r.config.codebook_size << " codewords: R = " << format_fixed(r.bound.rate_bits, 2) << " bits, "
         << format_fixed(bits_per_dimension(r), 3) << " bits per latent dimension, D(R) = " << format_fixed(bound, 3)
         << "\n";
-    out << trimmed("  " + pad("init", w[0]) + pad("D final", w[1]) + pad("gap to D(R)", w[2]) + pad("dead codes", w[3]));
+    out << trimmed("  " + padded("init", w[0]) + padded("D final", w[1]) + padded("gap to D(R)", w[2]) + padded("dead codes", w[3]));
     const auto row = [&](const std::string& name, const std::vector<double>& distortion, const std::vector<double>& dead) {
       const MeanStd d = mean_std(distortion);
-      out << trimmed("  " + pad(name, w[0]) + pad(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
-                     pad(signed_db(gap_db(d.mean, bound)) + " dB", w[2]) + pad(format_fixed(mean_std(dead).mean, 1), w[3]));
+      out << trimmed("  " + padded(name, w[0]) + padded(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
+                     padded(format_signed_fixed(gap_db(d.mean, bound), 2) + " dB", w[2]) + padded(format_fixed(mean_std(dead).mean, 1), w[3]));
     };
     for (const InitStudy& s : r.inits) {
-      if (s.runs.empty()) out << trimmed("  " + pad(to_string(s.init), w[0]) + s.note);
+      if (s.runs.empty()) out << trimmed("  " + padded(to_string(s.init), w[0]) + s.note);
       else row(std::string(to_string(s.init)) + (s.note.empty() ? "" : " (*)"), s.final_distortion, s.dead_codes);
       if (!s.note.empty() && !s.runs.empty())
         notes.push_back("(*) " + std::to_string(r.config.codebook_size) + " codewords: " + s.note);
@@ -181,25 +170,25 @@ std::string format_sweep_table(const SweepResult& result) {
     if (r.kmeans_skipped.empty()) {
       if (!r.kmeans_distortion.empty()) row("k-means (Lloyd, no training)", r.kmeans_distortion, r.kmeans_dead_codes);
     } else {
-      out << trimmed("  " + pad("k-means (Lloyd, no training)", w[0]) + r.kmeans_skipped);
+      out << trimmed("  " + padded("k-means (Lloyd, no training)", w[0]) + r.kmeans_skipped);
     }
   }
   // The curve in one view: gap to D(R) per init and size (does the ranking hold at every rate?).
   out << "\ngap to D(R) in dB (mean D over seeds) by codewords:\n";
-  std::string header = "  " + pad("init", w[0]);
-  for (const ExperimentResult& r : result.sizes) header += pad(std::to_string(r.config.codebook_size), 9);
+  std::string header = "  " + padded("init", w[0]);
+  for (const ExperimentResult& r : result.sizes) header += padded(std::to_string(r.config.codebook_size), 9);
   out << trimmed(header);
   for (const InitKind init : result.grid.options.inits) {
-    std::string line = "  " + pad(to_string(init), w[0]);
+    std::string line = "  " + padded(to_string(init), w[0]);
     for (const ExperimentResult& r : result.sizes) {
       const InitStudy* s = find_init(r, init);
-      line += pad(s ? signed_db(gap_db(mean_std(s->final_distortion).mean, r.bound.distortion_rate)) : "-", 9);
+      line += padded(s ? format_signed_fixed(gap_db(mean_std(s->final_distortion).mean, r.bound.distortion_rate), 2) : "-", 9);
     }
     out << trimmed(line);
   }
-  std::string line = "  " + pad("k-means (Lloyd, no training)", w[0]);
+  std::string line = "  " + padded("k-means (Lloyd, no training)", w[0]);
   for (const ExperimentResult& r : result.sizes)
-    line += pad(r.kmeans_distortion.empty() ? "-" : signed_db(gap_db(mean_std(r.kmeans_distortion).mean, r.bound.distortion_rate)), 9);
+    line += padded(r.kmeans_distortion.empty() ? "-" : format_signed_fixed(gap_db(mean_std(r.kmeans_distortion).mean, r.bound.distortion_rate), 2), 9);
   out << trimmed(line);
   for (const std::string& note : notes) out << note << "\n";
   return out.str();
