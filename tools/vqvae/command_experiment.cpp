@@ -6,7 +6,6 @@
 #include "commands.h"
 #include "config_flags.h"
 
-#include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/core/interrupt.h>
 #include <vqvae/core/runtime.h>
@@ -124,15 +123,12 @@ CommandRunner add_experiment_command(CLI::App& app) {
                 "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(flags->seeds));
     if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
     if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
     if (flags->eval_every < 0)
       throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
     if (flags->revival_window < 0)
       throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
-    if (flags->kmeans_max_iter < 0)
-      throw_invalid_argument(param("kmeans_max_iter"), "must be >= 0, got " + std::to_string(flags->kmeans_max_iter));
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
 
     SweepGrid grid;
@@ -148,7 +144,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
     options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
         .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
     options.kmeans_max_iter = flags->kmeans_max_iter;
-    check_grid(grid);
+    check_grid(grid);  // sizes, seeds, inits, k-means options
     const std::optional<ShardSpec> shard =
         flags->shard.empty() ? shard_from_slurm_environment() : std::optional(parse_shard(flags->shard, param("shard")));
     const MemoryEstimate estimate = estimate_experiment_memory(config, options);

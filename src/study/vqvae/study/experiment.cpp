@@ -1,6 +1,5 @@
 #include <vqvae/study/experiment.h>
 
-#include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/evaluation/metrics.h>
 #include <vqvae/io/hdf5_file.h>
@@ -40,15 +39,11 @@ MeanStd mean_std(const std::vector<double>& values) {
 }
 
 ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options) {
-  const char* where = "run_experiment";
   check_config(config);
-  if (options.seeds < 1) throw_invalid_argument(param("seeds"), "must be >= 1, got " + std::to_string(options.seeds));
-  if (options.inits.empty()) throw_invalid_argument(param("inits"), "must name at least one init, got none");
-  check_at_least(options.kmeans_n_init, 1, where, "kmeans_n_init");
-  check_at_least(options.kmeans_max_iter, 0, where, "kmeans_max_iter");
   // A sweep of one rate, in this process: the same cells, in the same order, as a sweep's.
   SweepGrid grid{config, {config.codebook_size}, options};
   grid.options.on_run = nullptr;
+  check_grid(grid);
   const GaussianDataset dataset = make_dataset(config);
   CellProgress progress = nullptr;
   if (options.on_run)

@@ -1,6 +1,5 @@
 #include <vqvae/study/sweep_grid.h>
 
-#include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/core/runtime.h>
 
@@ -56,8 +55,10 @@ void check_grid(const SweepGrid& grid) {
     for (size_t j = 0; j < i; ++j)
       if (o.inits[i] == o.inits[j])
         throw_invalid_argument(param("inits"), std::string("lists ") + to_string(o.inits[i]) + " twice");
-  check_at_least(o.kmeans_n_init, 1, "sweep", "kmeans_n_init");
-  check_at_least(o.kmeans_max_iter, 0, "sweep", "kmeans_max_iter");
+  if (o.kmeans_n_init < 1)
+    throw_invalid_argument(param("kmeans_n_init"), "must be >= 1, got " + std::to_string(o.kmeans_n_init));
+  if (o.kmeans_max_iter < 0)
+    throw_invalid_argument(param("kmeans_max_iter"), "must be >= 0, got " + std::to_string(o.kmeans_max_iter));
 }
 
 int64_t grid_size(const SweepGrid& grid) {
