@@ -58,7 +58,7 @@ std::string signed_db(double value) { return (value >= 0 ? "+" : "") + format_si
 // One progress line per finished cell: training runs are numbered (of the shard's runs).
 CellProgress progress_printer(const SweepGrid& grid, int64_t training_total, const std::string& work_folder) {
   auto done = std::make_shared<int64_t>(0);
-  return [&grid, training_total, done, work_folder](const CellResult& r, bool resumed, int64_t, int64_t) {
+  return [&grid, training_total, done, work_folder](const CellResult& r, bool resumed) {
     const std::string from = resumed ? " (finished earlier, read from " + work_folder + ")" : "";
     if (r.cell.kind == CellKind::kmeans_reference) {
       std::cerr << cell_name(r.cell, grid) << ": "

@@ -47,7 +47,7 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
   const GaussianDataset dataset = make_dataset(config);
   CellProgress progress = nullptr;
   if (options.on_run)
-    progress = [&](const CellResult& cell, bool, int64_t, int64_t) {
+    progress = [&](const CellResult& cell, bool) {
       if (cell.cell.kind == CellKind::training && cell.skipped.empty())
         options.on_run(cell.cell.init, cell.cell.seed, cell.run.summary);
     };

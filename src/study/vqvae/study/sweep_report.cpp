@@ -134,7 +134,6 @@ SweepResult assemble_sweep(const SweepGrid& grid, const std::vector<CellResult>&
     out.finished_runs += r.finished_runs;
     out.sizes.push_back(std::move(r));
   }
-  for (ExperimentResult& r : out.sizes) r.finished_runs = out.finished_runs;
   return out;
 }
 

@@ -18,7 +18,7 @@ struct SweepResult {
   SweepGrid grid;
   std::vector<ExperimentResult> sizes;  ///< one per codebook size, ascending
   RunStatus status = RunStatus::completed;
-  int64_t finished_runs = 0;            ///< training cells finished
+  int64_t finished_runs = 0;            ///< training cells finished (each size's own in sizes[i])
   std::string stop_reason;              ///< diverged: which cell and why
 };
 

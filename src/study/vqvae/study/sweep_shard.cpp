@@ -139,13 +139,12 @@ ShardRun run_shard(const SweepGrid& grid, const ShardSpec& shard, const std::str
     if (error) throw IoError(work_folder + ": cannot create the folder for finished runs (" + error.message() + ")");
   }
   ShardRun out;
-  out.total = static_cast<int64_t>(cells.size());
   for (const SweepCell& cell : cells) {
     const auto resumed = done.find(cell.index);
     if (resumed != done.end()) {
       out.cells.push_back(std::move(resumed->second));
       ++out.resumed;
-      if (progress) progress(out.cells.back(), true, static_cast<int64_t>(out.cells.size()), out.total);
+      if (progress) progress(out.cells.back(), true);
       continue;
     }
     if (stop_requested()) {
@@ -172,7 +171,7 @@ ShardRun run_shard(const SweepGrid& grid, const ShardSpec& shard, const std::str
       file.commit();
     }
     out.cells.push_back(std::move(result));
-    if (progress) progress(out.cells.back(), false, static_cast<int64_t>(out.cells.size()), out.total);
+    if (progress) progress(out.cells.back(), false);
   }
   return out;
 }

@@ -43,16 +43,15 @@ std::optional<ShardSpec> shard_from_slurm_environment();
 /// the largest cell's cost of the ideal balance.
 std::vector<SweepCell> shard_cells(const SweepGrid& grid, const ShardSpec& shard);
 
-/// Called after each cell of a shard: its result, whether it was read from the work folder
-/// instead of run, and how many of the shard's cells are done.
-using CellProgress = std::function<void(const CellResult& result, bool resumed, int64_t done, int64_t total)>;
+/// Called after each cell of a shard: its result, and whether it was read from the work folder
+/// instead of run.
+using CellProgress = std::function<void(const CellResult& result, bool resumed)>;
 
 struct ShardRun {
   std::vector<CellResult> cells;  ///< the finished cells, in grid order
   RunStatus status = RunStatus::completed;
   std::string stop_reason;        ///< diverged: "size 256 uniform seed 43: training diverged at ..."
   int64_t resumed = 0;            ///< cells read from the work folder
-  int64_t total = 0;              ///< cells of the shard
 };
 
 /// Runs the cells of `shard` in grid order. With a `work_folder` (created if missing), each
