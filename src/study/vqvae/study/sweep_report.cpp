@@ -15,14 +15,15 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
-#include <tuple>
 
 namespace vqvae {
 namespace {
 
 ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::map<int64_t, const CellResult*>& found,
-                               const std::vector<SweepCell>& cells, const at::Tensor& latents) {
+                               const std::vector<SweepCell>& cells, const at::Tensor& latents,
+                               const std::string& grid_json) {
   ExperimentResult r;
   r.config = sweep_config(grid);
   r.config.codebook_size = size;
@@ -36,31 +37,28 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
   r.kmeans_max_iter = o.kmeans_max_iter;
   r.kmeans_n_init = o.kmeans_n_init;
   r.bound = latent_distortion_rate(latents, size);
-  r.grid_json = grid_to_json(grid);
+  r.grid_json = grid_json;
 
-  // cells of this size by (kind, init, seed)
-  std::map<std::tuple<CellKind, InitKind, uint64_t>, const CellResult*> mine;
-  std::vector<const SweepCell*> kmeans_cells;
-  for (const SweepCell& cell : cells) {
-    if (cell.codebook_size != size) continue;
-    if (cell.kind == CellKind::kmeans_reference) kmeans_cells.push_back(&cell);
-    const auto it = found.find(cell.index);
-    if (it != found.end()) mine[{cell.kind, cell.init, cell.seed}] = it->second;
-  }
+  // The finished cells of this size and kind, in grid order (seed order within an init).
+  const auto finished = [&](CellKind kind, std::optional<InitKind> init) {
+    std::vector<const CellResult*> out;
+    for (const SweepCell& cell : cells) {
+      if (cell.codebook_size != size || cell.kind != kind || (init && cell.init != *init)) continue;
+      if (const auto it = found.find(cell.index); it != found.end()) out.push_back(it->second);
+    }
+    return out;
+  };
   for (const InitKind init : o.inits) {
     InitStudy study;
     study.init = init;
-    for (const uint64_t seed : r.seeds) {
-      const auto it = mine.find({CellKind::training, init, seed});
-      if (it == mine.end()) continue;
-      const CellResult& cell = *it->second;
-      if (!cell.skipped.empty()) {
-        study.note = cell.skipped;
+    for (const CellResult* cell : finished(CellKind::training, init)) {
+      if (!cell->skipped.empty()) {
+        study.note = cell->skipped;
         continue;
       }
-      study.note = cell.substitute;
-      const TrainingRunResult& run = cell.run;
-      study.seeds.push_back(seed);
+      study.note = cell->substitute;
+      const TrainingRunResult& run = cell->run;
+      study.seeds.push_back(cell->cell.seed);
       study.initial_distortion.push_back(run.history.front().distortion);
       study.final_distortion.push_back(run.summary.distortion);
       study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
@@ -81,13 +79,10 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
     }
     r.inits.push_back(std::move(study));
   }
-  // The k-means reference only when complete (it comes after the training runs of its size).
-  std::vector<const CellResult*> kmeans;
-  for (const SweepCell* cell : kmeans_cells) {
-    const auto it = found.find(cell->index);
-    if (it != found.end()) kmeans.push_back(it->second);
-  }
-  if (kmeans.size() == kmeans_cells.size() && !kmeans.empty()) {
+  // The k-means reference only when complete, a cell per seed (it comes after the training runs
+  // of its size).
+  const std::vector<const CellResult*> kmeans = finished(CellKind::kmeans_reference, std::nullopt);
+  if (static_cast<int64_t>(kmeans.size()) == o.seeds) {
     if (!kmeans.front()->skipped.empty()) {
       r.kmeans_skipped = kmeans.front()->skipped;
     } else {
@@ -127,8 +122,9 @@ SweepResult assemble_sweep(const SweepGrid& grid, const std::vector<CellResult>&
   std::map<int64_t, const CellResult*> found;
   for (const CellResult& cell : cells) found[cell.cell.index] = &cell;
   const at::Tensor latents = sweep_latents(grid, dataset);  // (N, k), the same at every size
+  const std::string json = grid_to_json(grid);
   for (const int64_t size : grid.codebook_sizes) {
-    ExperimentResult r = assemble_size(grid, size, found, all, latents);
+    ExperimentResult r = assemble_size(grid, size, found, all, latents, json);
     r.status = status;
     r.stop_reason = stop_reason;
     out.finished_runs += r.finished_runs;
