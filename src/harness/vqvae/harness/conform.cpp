@@ -342,6 +342,17 @@ class Referee {
     return out;
   }
 
+  /// The cases of `kind` (and class) the driver answered; each one it could not answer fails
+  /// `tally`, saying what the driver reported.
+  std::vector<Judged> answered(Tally& tally, ConformCaseKind kind, const char* cls = nullptr) const {
+    std::vector<Judged> out;
+    for (const Judged& j : of(kind, cls)) {
+      if (const std::string why = unusable(j); !why.empty()) tally.fail(why);
+      else out.push_back(j);
+    }
+    return out;
+  }
+
   ConformReport judge() {
     ConformReport report;
     report.checks.push_back(dataset());
@@ -366,8 +377,7 @@ class Referee {
   ConformCheck dataset() {
     Tally t;
     double worst = 0;
-    for (const Judged& j : of(ConformCaseKind::dataset)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::dataset)) {
       bool ok = true;
       for (const char* name : {"X", "U_k"}) {
         const at::Tensor* got = output(*j.response, name);
@@ -388,8 +398,7 @@ class Referee {
 
   ConformCheck pca_storage() {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::pca)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::pca)) {
       const at::Tensor& U = j.request->dataset("U_k");
       const at::Tensor* e = output(*j.response, "encoder_weight");
       const at::Tensor* d = output(*j.response, "decoder_weight");
@@ -449,8 +458,7 @@ class Referee {
 
   ConformCheck encode_decode(ConformCaseKind kind, const std::string& name, int fix) {
     Tally t;
-    for (const Judged& j : of(kind)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, kind)) {
       if (const std::string wrong = encode_decode_error(j); !wrong.empty()) t.fail(j.request->name + ": " + wrong);
       else t.pass();
     }
@@ -480,8 +488,7 @@ class Referee {
 
   ConformCheck hard_quantization(const char* cls, int fix) {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::quantizer, cls)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::quantizer, cls)) {
       const at::Tensor* hard = output(*j.response, "z_q_hard");
       const at::Tensor* indices = output(*j.response, "indices");
       if (!hard) { t.fail(j.request->name + ": no z_q_hard among the outputs (" + text_attribute(*j.response, "missing") + " missing)"); continue; }
@@ -498,8 +505,7 @@ class Referee {
 
   ConformCheck loss_takes_z_q_hard() {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::loss)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::loss)) {
       const at::Tensor x = f64(j.request->dataset("x")), x_recon = f64(j.request->dataset("x_recon"));
       const at::Tensor z = f64(j.request->dataset("z")), hard = f64(j.request->dataset("z_q_hard"));
       const double beta = std::get<double>(j.request->attribute("beta"));
@@ -530,8 +536,7 @@ class Referee {
 
   ConformCheck model_outputs(const char* cls, int fix) {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::model, cls)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::model, cls)) {
       const std::string keys = text_attribute(*j.response, "output_keys");
       if (!output(*j.response, "z_q_hard"))
         t.fail(j.request->name + ": forward returned " + (keys.empty() ? "no z_q_hard" : "{" + keys + "}") + ", no z_q_hard");
@@ -543,8 +548,7 @@ class Referee {
   ConformCheck model_codebook_gradient(const char* cls, int fix) {
     Tally t;
     double worst = 0;
-    for (const Judged& j : of(ConformCaseKind::model, cls)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::model, cls)) {
       const at::Tensor c = f64(j.request->dataset("codebook"));
       const at::Tensor z = f64(j.request->dataset("x")).matmul(f64(j.request->dataset("U_k")));
       const at::Tensor idx = nearest_codeword(z, c);
@@ -578,8 +582,7 @@ class Referee {
 
   ConformCheck ste_consistency() {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::ste, kVectorQuantizer)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::ste, kVectorQuantizer)) {
       const at::Tensor* frozen = output(*j.response, "codebook_grad_z_frozen");
       const at::Tensor* trainable = output(*j.response, "codebook_grad_z_trainable");
       double error = 0;
@@ -593,8 +596,7 @@ class Referee {
 
   ConformCheck codebook_loss_reaches_codebook(const char* cls, int fix) {
     Tally t;
-    for (const Judged& j : of(ConformCaseKind::quantizer, cls)) {
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    for (const Judged& j : answered(t, ConformCaseKind::quantizer, cls)) {
       const at::Tensor* indices = output(*j.response, "indices");
       const at::Tensor* grad = output(*j.response, "codebook_grad_from_z_q_hard");
       if (!output(*j.response, "z_q_hard") || !grad || !indices) {
