@@ -92,8 +92,10 @@ case_goldens_regen_twice_is_byte_identical() {
   "$VQVAE" goldens check --fixtures a || fail "the regenerated file fails the check"
 }
 
-# A forced regeneration, on one core or many, writes the committed fixtures byte for byte: the
-# fixtures are computed on one thread and record a fixed command.
+# A forced regeneration, on one core or many and with whatever BLAS kernels this CPU gets, writes the
+# committed fixtures byte for byte: they store float64 values rounded once to float32
+# (fixtures/README.md; spec_tests/golden_rounding_test.cpp checks the rounding margins) and record a
+# fixed command. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the machine sets them.
 case_goldens_regen_reproduces_the_committed_bytes() {
   mkdir out
   env -u CI "$VQVAE" --threads 2 goldens regen --force --fixtures out > log || { cat log; fail "regen exited $?"; }

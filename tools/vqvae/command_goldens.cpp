@@ -1,8 +1,9 @@
 // `vqvae goldens check|regen`: the HDF5 golden fixtures of fixtures/ (every suite of
 // harness/golden_suites.h: pca_goldens.h5, conform_goldens.h5; schemas in fixtures/README.md).
-// check: compare each file with what the code computes now (exit 0/1). regen: show what changed,
-// then rewrite atomically; never under CI unless --force. Both compute on one thread, whatever
-// --threads says, so that the bytes do not depend on the machine's core count.
+// check: compare each file with what the library computes now in float32 (exit 0/1). regen: compute
+// the float64 reference the files store (harness/golden_precision.h: no BLAS kernel moves its
+// bits), show what changed, then rewrite atomically; never under CI unless --force. Both compute
+// on one thread, whatever --threads says.
 #include "commands.h"
 
 #include <vqvae/core/runtime.h>
@@ -45,7 +46,7 @@ CommandRunner add_goldens_command(CLI::App& app) {
     for (const GoldenSuite& suite : golden_suites()) {
       const std::string path = (std::filesystem::path(flags->fixtures) / suite.file_name).string();
       if (check->parsed()) {
-        const GoldenReport report = compare_golden_records(path, suite.compute());
+        const GoldenReport report = compare_golden_records(path, suite.compute(GoldenPrecision::float32));
         std::cout << format_golden_report(report);
         if (!report.ok()) status = 1;
         continue;
@@ -54,7 +55,8 @@ CommandRunner add_goldens_command(CLI::App& app) {
       options.command = kGoldenRegenCommand;
       options.ci = std::getenv("CI") != nullptr;
       options.force = flags->force;
-      const RegenResult result = regen_golden_records(path, *suite.schema, suite.compute(), options, std::cout);
+      const RegenResult result =
+          regen_golden_records(path, *suite.schema, suite.compute(GoldenPrecision::float64), options, std::cout);
       if (result.outcome == RegenOutcome::refused) {
         std::cout.flush();
         std::cerr << "vqvae: goldens regen: the environment variable CI is set: refusing to write " << path

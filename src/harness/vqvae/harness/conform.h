@@ -67,8 +67,9 @@ inline constexpr const char* kConformGoldenFileName = "conform_goldens.h5";
 /// Its schema: each case's request attributes and inputs, and the stored expectations
 /// (datasets named expected_<output>).
 const GoldenSchema& conform_golden_schema();
-/// The suite's cases as the library computes them now: inputs and expected outputs.
-std::vector<GoldenRecord> conform_golden_records();
+/// The suite's cases as the library computes them now, in `precision` (golden_precision.h;
+/// float64: what the file stores): inputs and expected outputs.
+std::vector<GoldenRecord> conform_golden_records(GoldenPrecision precision = GoldenPrecision::float32);
 /// The request cases at `config` (its d, k, codebook size, quantizer, init), named config_*.
 std::vector<GoldenRecord> conform_config_cases(const RunConfig& config);
 

@@ -143,21 +143,22 @@ std::map<std::string, GoldenRecord> read_conform_response(const std::string& pat
   return out;
 }
 
-GoldenRecord execute_with_library(const GoldenRecord& request) {
+GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision precision) {
   GoldenRecord response;
   response.name = request.name;
   response.attributes.emplace_back("status", std::string("ok"));
   auto& out = response.datasets;
-  const auto input = [&](const char* name) { return request.dataset(name); };
+  const auto input = [&](const char* name) { return in_precision(request.dataset(name), precision); };
   const auto beta = [&] { return real(request, "beta"); };
   switch (case_kind(request)) {
     case ConformCaseKind::dataset: {
-      const GaussianDataset data(GaussianDatasetOptions()
-                                     .d(integer(request, "d"))
-                                     .k(integer(request, "k"))
-                                     .n_samples(integer(request, "n"))
-                                     .sigma_noise(real(request, "sigma_noise"))
-                                     .seed(static_cast<uint64_t>(integer(request, "seed"))));
+      const GaussianDataset data = golden_dataset(GaussianDatasetOptions()
+                                                      .d(integer(request, "d"))
+                                                      .k(integer(request, "k"))
+                                                      .n_samples(integer(request, "n"))
+                                                      .sigma_noise(real(request, "sigma_noise"))
+                                                      .seed(static_cast<uint64_t>(integer(request, "seed"))),
+                                                  precision);
       out = {{"X", data.X}, {"U_k", data.U_k}};
       break;
     }
@@ -237,7 +238,9 @@ GoldenRecord execute_with_library(const GoldenRecord& request) {
       break;
     }
   }
-  for (auto& entry : out) entry.second = entry.second.detach().contiguous();
+  for (auto& entry : out)
+    entry.second = precision == GoldenPrecision::float64 ? as_stored(entry.second.detach())
+                                                         : entry.second.detach().contiguous();
   return response;
 }
 

@@ -37,6 +37,7 @@
 
 #include <vqvae/core/choices.h>
 #include <vqvae/harness/golden_file.h>
+#include <vqvae/harness/golden_precision.h>
 
 #include <cstdint>
 #include <map>
@@ -86,6 +87,8 @@ std::map<std::string, GoldenRecord> read_conform_response(const std::string& pat
 
 /// Runs one request case on this library (the reference implementation, and the C++ driver
 /// that shows the protocol is not tuned to Python): the response case with status "ok".
-GoldenRecord execute_with_library(const GoldenRecord& request);
+/// GoldenPrecision::float64 (the golden suite's stored expectations): the inputs in double, the
+/// dataset case as golden_dataset() computes it, every floating output rounded once to float32.
+GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision precision = GoldenPrecision::float32);
 
 }  // namespace vqvae

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <vqvae/harness/golden_file.h>
+#include <vqvae/harness/golden_precision.h>
 
 #include <ATen/core/Tensor.h>
 
@@ -75,17 +76,22 @@ struct GoldenCase {
   GoldenRecord record() const;
 };
 
-/// Every case of `specs` computed now, as stored (the suite's expected file content).
-std::vector<GoldenRecord> pca_golden_records(const std::vector<GoldenCaseSpec>& specs = golden_case_specs());
+/// Every case of `specs` computed now in `precision` (float32: what `check` compares with the file;
+/// float64: what the file stores).
+std::vector<GoldenRecord> pca_golden_records(const std::vector<GoldenCaseSpec>& specs = golden_case_specs(),
+                                             GoldenPrecision precision = GoldenPrecision::float32);
 
-/// Computes a case from the library. Throws InvalidArgument for an impossible spec (B > n, ...).
-GoldenCase compute_golden_case(const GoldenCaseSpec& spec);
+/// Computes a case from the library, in `precision` (golden_precision.h): float32 as the library
+/// runs; float64 as the file stores it, each value rounded once to float32 from the float64 value
+/// of its formula applied to the stored values it depends on (z = x · U_k from the stored x and
+/// U_k, x_recon from the stored z). Throws InvalidArgument for an impossible spec (B > n, ...).
+GoldenCase compute_golden_case(const GoldenCaseSpec& spec, GoldenPrecision precision = GoldenPrecision::float32);
 
 /// Writes `cases` (one group each) and the provenance attributes to `path`, atomically (a
 /// temporary file in the same folder, renamed). Same content and command -> same bytes.
 void write_golden_cases(const std::string& path, const std::vector<GoldenCase>& cases,
                         const std::string& command);
-/// compute_golden_case for each spec, then write_golden_cases.
+/// compute_golden_case for each spec in float64 (the reference), then write_golden_cases.
 void write_goldens(const std::string& path, const std::vector<GoldenCaseSpec>& specs,
                    const std::string& command);
 
@@ -100,10 +106,10 @@ GoldenCase read_golden_case(const std::string& path, const std::string& name);
 /// Compares the golden file with `expected` (computed by the code) within `tolerance`.
 GoldenReport compare_goldens(const std::string& path, const std::vector<GoldenCase>& expected,
                              const GoldenTolerance& tolerance = {});
-/// The same, against every case of golden_case_specs() computed now.
+/// The same, against every case of golden_case_specs() computed now in float32.
 GoldenReport compare_goldens(const std::string& path);
 
-/// `vqvae goldens regen` for this file: computes every case of `specs`, then
+/// `vqvae goldens regen` for this file: computes every case of `specs` in float64 (the reference), then
 /// regen_golden_records (show what changed; refuse under CI; write atomically when needed).
 RegenResult regen_goldens(const std::string& path, const RegenOptions& options, std::ostream& log,
                           const std::vector<GoldenCaseSpec>& specs = golden_case_specs());

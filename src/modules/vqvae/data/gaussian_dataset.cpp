@@ -22,18 +22,22 @@ GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : option
   if (!(options.sigma_noise() >= 0) || !std::isfinite(options.sigma_noise()))
     throw_invalid_argument(where, "sigma_noise must be finite and >= 0, got " +
                                       std::to_string(options.sigma_noise()));
+  const at::ScalarType dtype = options.dtype();
+  if (dtype != at::kFloat && dtype != at::kDouble)
+    throw_invalid_argument(where, std::string("dtype must be float32 or float64, got ") + c10::toString(dtype));
 
   at::Generator gen = make_generator(options.seed());
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
-  // Draw order matters: it is the baseline's, one draw after the other on one generator.
-  at::Tensor A_random = at::randn({d, k}, gen, f32);
+  // Draw order matters: it is the baseline's, one draw after the other on one generator. Every
+  // draw is float32; .to(dtype) is the identity for float32 and exact for float64.
+  at::Tensor A_random = at::randn({d, k}, gen, f32).to(dtype);
   A = std::get<0>(at::linalg_qr(A_random, "reduced"));
-  at::Tensor B = at::randn({k, k}, gen, f32);
-  Sigma_y = B.matmul(B.t()) + 0.1 * at::eye(k, f32);
+  at::Tensor B = at::randn({k, k}, gen, f32).to(dtype);
+  Sigma_y = B.matmul(B.t()) + 0.1 * at::eye(k, at::TensorOptions().dtype(dtype));
   at::Tensor L = at::linalg_cholesky(Sigma_y);
-  at::Tensor eps = at::empty({n, k}, f32).normal_(0.0, 1.0, gen);
+  at::Tensor eps = at::empty({n, k}, f32).normal_(0.0, 1.0, gen).to(dtype);
   Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);  // (k,k)·(n,k,1) -> (n,k)
-  at::Tensor W = at::randn({n, d}, gen, f32) * options.sigma_noise();
+  at::Tensor W = at::randn({n, d}, gen, f32).to(dtype) * options.sigma_noise();
   X = Y.matmul(A.t()) + W;
 
   // PCA, written as the baseline writes it (not at::cov) to keep the same bits.

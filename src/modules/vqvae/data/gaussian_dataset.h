@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/ScalarType.h>
 #include <torch/arg.h>
 
 #include <cstdint>
@@ -22,6 +23,12 @@ struct GaussianDatasetOptions {
   TORCH_ARG(int64_t, n_samples) = 10000;
   /// Seed of the generator every draw comes from.
   TORCH_ARG(uint64_t, seed) = 42;
+  /// Precision of the arithmetic: float32 (the baseline's), or float64 for the golden fixtures'
+  /// reference values. The draws are float32 either way (the baseline's draws, the same numbers);
+  /// float64 converts them exactly and carries every later step (QR, Cholesky, X, covariance,
+  /// eigh) in double, so that its results do not depend on the BLAS kernel's summation order to
+  /// float32 precision.
+  TORCH_ARG(at::ScalarType, dtype) = at::kFloat;
 };
 
 /// Example:
@@ -29,7 +36,7 @@ struct GaussianDatasetOptions {
 /// vqvae::GaussianDataset data(vqvae::GaussianDatasetOptions().n_samples(1000));
 /// auto z = data.get_initialization_batch(500);  // (500, 8)
 /// ```
-/// All tensors are float32 on the CPU. The draws come from a private generator seeded with
+/// All tensors are float32 (options.dtype()) on the CPU. The draws come from a private generator seeded with
 /// `seed`, which yields the same stream as the baseline's torch.manual_seed(seed) on the global
 /// generator without touching global state.
 class GaussianDataset {
