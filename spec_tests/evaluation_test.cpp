@@ -15,14 +15,15 @@ namespace {
 using testing::throws_invalid;
 
 // indices (0, 0, 1, 3) of n = 4: p = (1/2, 1/4, 0, 1/4); H = ½ln2 + 2·¼ln4 = 1.5 ln 2 nats;
-// perplexity = e^H = 2^1.5 = 2.8284; one dead code; std of (.5,.25,0,.25) (unbiased) = 0.2041.
+// perplexity = e^H = 2^1.5 = 2.8284; one dead code; min usage over the codes in use (the
+// baseline's definition: the unused code 2 does not count) 1/4; std of (.5,.25,0,.25) (unbiased) = 0.2041.
 TEST(CodebookUsage, HandExample) {
   CodebookUsage u = codebook_usage(torch::tensor({0, 0, 1, 3}, torch::kLong), 4);
   EXPECT_TENSOR_NEAR(u.usage, torch::tensor({0.5, 0.25, 0.0, 0.25}, torch::kDouble), 1e-15);
   EXPECT_NEAR(u.entropy, 1.5 * std::log(2.0), 1e-12);
   EXPECT_NEAR(u.perplexity, std::pow(2.0, 1.5), 1e-12);
   EXPECT_EQ(u.dead_codes, 1);
-  EXPECT_DOUBLE_EQ(u.min_usage, 0.0);
+  EXPECT_DOUBLE_EQ(u.min_usage, 0.25);
   EXPECT_DOUBLE_EQ(u.max_usage, 0.5);
   EXPECT_NEAR(u.std_usage, std::sqrt((0.0625 + 0 + 0.0625 + 0) / 3), 1e-12);  // mean 0.25
 }

@@ -30,7 +30,7 @@ RunConfig small_config() {
   return c;
 }
 
-const CheckResult& find(const ValidationReport& report, const std::string& prefix) {
+const Check& find(const ValidationReport& report, const std::string& prefix) {
   for (const auto& c : report.checks)
     if (c.name.rfind(prefix, 0) == 0) return c;
   throw std::runtime_error("no check named " + prefix);
@@ -47,8 +47,8 @@ TEST_P(ValidationMatrix, EveryCheckPasses) {
   EXPECT_TRUE(report.passed()) << format_report_table(report, false);
   EXPECT_EQ(report.checks.size(), 11u);
   // PCA configurations run the PCA check; vq + PCA also the legacy comparison.
-  EXPECT_EQ(find(report, "PCA").status == CheckResult::Status::skipped, c.encoder.kind != ModuleKind::pca);
-  EXPECT_EQ(find(report, "legacy").status == CheckResult::Status::passed, c.encoder.kind == ModuleKind::pca && c.quantizer == QuantizerKind::vq);
+  EXPECT_EQ(find(report, "PCA").status == Check::Status::skipped, c.encoder.kind != ModuleKind::pca);
+  EXPECT_EQ(find(report, "legacy").status == Check::Status::passed, c.encoder.kind == ModuleKind::pca && c.quantizer == QuantizerKind::vq);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -131,34 +131,34 @@ TEST(Validation, GradientRoutingCheckFailsOnAMisroutedModel) {
   ValidationOptions options;
   options.training_steps = 1;
   options.factory = model_with<LeakyQuantizer>;
-  CheckResult routing = find(run_validation(small_config(), options), "gradient routing");
-  EXPECT_EQ(routing.status, CheckResult::Status::failed);
+  Check routing = find(run_validation(small_config(), options), "gradient routing");
+  EXPECT_EQ(routing.status, Check::Status::failed);
   EXPECT_NE(routing.detail.find("recon reached {codebook}, expected {}"), std::string::npos) << routing.detail;
 
   RunConfig learned = small_config();
   learned.encoder = learned.decoder = {ModuleKind::learned, true};
   options.factory = model_with<BlockingQuantizer>;
   routing = find(run_validation(learned, options), "gradient routing");
-  EXPECT_EQ(routing.status, CheckResult::Status::failed);
+  EXPECT_EQ(routing.status, Check::Status::failed);
   EXPECT_NE(routing.detail.find("recon reached {decoder}, expected {decoder,encoder}"), std::string::npos)
       << routing.detail;
 
   // The library's own quantizer passes the same check on both configurations.
   options.factory = nullptr;
-  EXPECT_EQ(find(run_validation(small_config(), options), "gradient routing").status, CheckResult::Status::passed);
-  EXPECT_EQ(find(run_validation(learned, options), "gradient routing").status, CheckResult::Status::passed);
+  EXPECT_EQ(find(run_validation(small_config(), options), "gradient routing").status, Check::Status::passed);
+  EXPECT_EQ(find(run_validation(learned, options), "gradient routing").status, Check::Status::passed);
 }
 
 TEST(Validation, GoldenCheckComparesTheGivenFileAndFailsOnAJunkOne) {
   ValidationOptions options;
   options.training_steps = 1;
   options.fixtures_file = VQVAE_FIXTURES_DIR "/pca_goldens.h5";
-  EXPECT_EQ(find(run_validation(small_config(), options), "golden").status, CheckResult::Status::passed);
+  EXPECT_EQ(find(run_validation(small_config(), options), "golden").status, Check::Status::passed);
   const std::string junk = ::testing::TempDir() + "/junk_goldens.h5";
   std::ofstream(junk) << "not an HDF5 file";
   options.fixtures_file = junk;
-  const CheckResult golden = find(run_validation(small_config(), options), "golden");
-  EXPECT_EQ(golden.status, CheckResult::Status::failed);
+  const Check golden = find(run_validation(small_config(), options), "golden");
+  EXPECT_EQ(golden.status, Check::Status::failed);
   EXPECT_NE(golden.detail.find(junk), std::string::npos) << golden.detail;
 }
 

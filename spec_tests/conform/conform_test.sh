@@ -10,8 +10,17 @@
 #       the doubles' own check (doubles/check_doubles.py): each variant shows exactly its bug, and
 #       the fixed double's dataset equals `vqvae data`'s bit for bit.
 #   conform_test.sh bad_driver NAME
-#       a driver that cannot run (doubles/bad_drivers/NAME, or "missing"): exit 2, one line on
-#       stderr naming the driver.
+#       a driver that cannot run or breaks the protocol (bad_drivers/NAME, or "missing"): exit 2,
+#       one line on stderr naming the driver.
+#   conform_test.sh empty_ok
+#       a driver answering every case "ok" with no output (bad_drivers/empty_ok.py): exit 1, every
+#       check failed, none passed or skipped (nothing to judge is never a pass).
+#   conform_test.sh area AREA
+#       the fixed double with --area AREA: only that area's checks (all pass) and only its cases.
+#   conform_test.sh junit VARIANT
+#       --junit FILE on a variant: one testcase per check, failures and skips as the JSON says.
+#   conform_test.sh bad_area
+#       --area with an unknown name: exit 2, one line naming --area and the value.
 # Environment: VQVAE (the program), LIBRARY_DRIVER, SOURCE (the repository). Exits 77 (ctest:
 # skipped, with the reason printed) when Debian's python3-torch or python3-h5py is missing.
 set -u
@@ -46,7 +55,7 @@ for check in report["checks"]:
     fix = f"fix #{check['fix']}" if check["fix"] else "      "
     print(f"{check['status']:4}  {fix}  {check['name']}: {check['detail']}")
 print("estimators:", report["estimators"])
-failed = [c["name"] for c in report["checks"] if c["status"] == "fail"]
+failed = [c["name"] for c in report["checks"] if c["status"] == "failed"]
 names = [c["name"] for c in report["checks"]]
 unknown = [name for name in expected if name not in names]
 if unknown:
@@ -57,7 +66,7 @@ print(f"ok: {len(failed)} failing check(s), as expected; {report['passed']} pass
 PY
 }
 
-[ $# -ge 1 ] || { echo "usage: $0 double VARIANT STATUS [CHECK...] | library STATUS [CHECK...] | bad_driver NAME"; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 double VARIANT STATUS [CHECK...] | library STATUS [CHECK...] | bad_driver NAME | empty_ok | area AREA | junit VARIANT | bad_area"; exit 2; }
 : "${VQVAE:?VQVAE must name the vqvae program}"
 mode=$1
 shift
@@ -71,6 +80,82 @@ case "$mode" in
     ;;
   library)
     judge "${LIBRARY_DRIVER:?}" "$@"
+    ;;
+  empty_ok)
+    need_python
+    # shellcheck disable=SC2086
+    "$VQVAE" conform $config --driver "$python $here/bad_drivers/empty_ok.py" --json > "$scratch/report.json"
+    status=$?
+    [ "$status" -eq 1 ] || fail "exit status $status, expected 1"
+    "$python" - "$scratch/report.json" <<'PY' || exit 1
+import json, sys
+report = json.load(open(sys.argv[1]))
+checks = report["checks"]
+not_failed = [c["name"] + ": " + c["status"] for c in checks if c["status"] != "failed"]
+print(f"{len(checks)} checks, {report['failed']} failed")
+if not checks or not_failed:
+    sys.exit(f"FAIL: with no outputs to judge, these did not fail: {not_failed}")
+PY
+    ;;
+  area)
+    need_python
+    area=$1
+    "$python" "$here/doubles/variants.py" fixed "$scratch/repo" || fail "cannot materialise fixed"
+    # shellcheck disable=SC2086
+    "$VQVAE" conform $config --area "$area" --keep "$scratch/keep" --json \
+      --driver "$python ${SOURCE:?}/tools/python/seed_api_driver.py --repo $scratch/repo" > "$scratch/report.json"
+    status=$?
+    [ "$status" -eq 0 ] || { cat "$scratch/report.json"; fail "exit status $status, expected 0"; }
+    "$python" - "$scratch/report.json" "$scratch/keep/request.h5" "$area" <<'PY' || exit 1
+import json, sys
+import h5py
+report, area = json.load(open(sys.argv[1])), sys.argv[3]
+kinds = {"data": {"dataset"}, "pca": {"pca", "legacy"}, "quantizer": {"quantizer", "ste"},
+         "loss": {"loss", "model", "ste"}, "init": {"init"}, "metrics": {"metrics"},
+         "trainer": {"train", "evaluate", "modules"}}[area]
+areas = {c["area"] for c in report["checks"]}
+statuses = {c["status"] for c in report["checks"]}
+with h5py.File(sys.argv[2], "r") as request:
+    sent = {request["cases"][name].attrs["kind"].decode() for name in request["cases"]}
+print(f"--area {area}: {len(report['checks'])} checks of areas {sorted(areas)}, statuses {sorted(statuses)}; "
+      f"request kinds {sorted(sent)}")
+if areas != {area} or statuses != {"passed"} or not sent or not sent <= kinds:
+    sys.exit("FAIL: expected only this area's checks, all passed, and only its case kinds")
+PY
+    ;;
+  junit)
+    need_python
+    "$python" "$here/doubles/variants.py" "$1" "$scratch/repo" || fail "cannot materialise $1"
+    # shellcheck disable=SC2086
+    "$VQVAE" conform $config --junit "$scratch/report.xml" --json \
+      --driver "$python ${SOURCE:?}/tools/python/seed_api_driver.py --repo $scratch/repo" > "$scratch/report.json"
+    [ -s "$scratch/report.xml" ] || fail "no JUnit file written"
+    "$python" - "$scratch/report.json" "$scratch/report.xml" <<'PY' || exit 1
+import json, sys
+import xml.etree.ElementTree as ET
+report = json.load(open(sys.argv[1]))
+suite = ET.parse(sys.argv[2]).getroot().find("testsuite")
+cases = suite.findall("testcase")
+failures = {c.get("name"): c.find("failure").get("message") for c in cases if c.find("failure") is not None}
+skips = [c for c in cases if c.find("skipped") is not None]
+json_failed = {(f"fix #{c['fix']}: " if c["fix"] else "") + c["name"]: c["detail"]
+               for c in report["checks"] if c["status"] == "failed"}
+print(f"{len(cases)} testcases, {len(failures)} failures, {len(skips)} skipped; JSON {len(report['checks'])} checks")
+if len(cases) != len(report["checks"]) or failures != json_failed or len(skips) != report["skipped"] \
+        or int(suite.get("failures")) != report["failed"] or not failures:
+    sys.exit("FAIL: the JUnit file does not say what the JSON report says")
+if any(not c.get("classname", "").startswith("conform.") for c in cases):
+    sys.exit("FAIL: a testcase without its area's classname")
+PY
+    ;;
+  bad_area)
+    out=$("$VQVAE" conform --area data,nope --driver true 2>&1)
+    status=$?
+    echo "exit status $status; output: $out"
+    [ "$status" -eq 2 ] || fail "expected exit status 2"
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "not one line"
+    printf '%s\n' "$out" | grep -qF -- "--area" || fail "does not name --area"
+    printf '%s\n' "$out" | grep -qF -- "nope" || fail "does not name the value"
     ;;
   self_check)
     need_python

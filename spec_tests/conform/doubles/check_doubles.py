@@ -2,7 +2,9 @@
 """Self-check of the Python test doubles (run with Debian's /usr/bin/python3; no pytest).
 
 1. The fixed package passes the seed's "Test after fixing" snippet and the closed-form checks
-   (rotation trick on a hand example and on random rows, projection estimator, codebook gradient).
+   (rotation trick on a hand example and on random rows, projection estimator, codebook gradient)
+   and the seed API's definitions (data pipeline, initialisations, MetricsTracker, Trainer's
+   train_step and evaluate, vqvae_loss's default beta, the quantizer's forward value).
 2. Every variant of variants.py, materialised into a temporary folder and imported fresh in its
    own subprocess (all are named `src`), shows its bug, and only its bug: every other
    observation equals the fixed package's.
@@ -171,7 +173,8 @@ def probe():
     obs["vqvae_outputs_have_z_q_hard"] = "z_q_hard" in model(x)
     before = model.quantizer.codebook.detach().clone()
     try:
-        Trainer(model, lr=1e-2).train_step(x)
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        Trainer(model, torch.optim.Adam(trainable, lr=1e-2)).train_step(x)
         obs["trainer_step_moves_codebook"] = not torch.equal(before, model.quantizer.codebook.detach())
     except RuntimeError as e:  # bug #1 with a frozen encoder: nothing in the loss requires grad
         obs["trainer_step_moves_codebook"] = False
@@ -217,6 +220,9 @@ def probe():
     grad_z, _, q, _ = rotation_grad(RotationVectorQuantizer, zr, cr, gr)
     obs["rotation_matches_explicit_R"] = torch.allclose(
         grad_z.double(), rotation_closed_form(zr, q, gr), rtol=1e-5, atol=1e-6)
+    # R is orthogonal: |lam R^T g| = lam |g|, whichever of R, R^T; lam = |q|/|z|.
+    obs["rotation_grad_norm_is_lambda_g_norm"] = torch.allclose(
+        grad_z.norm(dim=1), q.norm(dim=1) / zr.norm(dim=1) * gr.norm(dim=1), rtol=1e-4)
     data["rotation_random"] = {"z": zr.tolist(), "q": q.tolist(), "grad": grad_z.tolist()}
     far = [9.0, 9.0, 9.0]
     g3 = torch.tensor([[0.5, 1.0, -2.0]])
@@ -238,7 +244,243 @@ def probe():
     obs["projection_hand_example"] = (torch.allclose(grad_z, torch.tensor([[0.2, -0.4]]), atol=1e-6)
                                       and torch.equal(value, q) and "z_q_hard" in info)
 
+    probe_api(obs, data)
     print(json.dumps({"obs": obs, "data": data}))
+
+
+def seeded(seed, function, *args, **kwargs):
+    """function(*args, **kwargs) right after torch.manual_seed(seed)."""
+    import torch
+    torch.manual_seed(seed)
+    return function(*args, **kwargs)
+
+
+def close(a, b, rel=1e-9, abs_=1e-12):
+    return isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
+def probe_api(obs, data):
+    """Observations of the seed API beyond the five fixes: one or more per area a variant touches."""
+    import copy
+    import statistics
+
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from src.data import GaussianDataset
+    from src.decoders import LearnedLinearDecoder
+    from src.encoders import LearnedLinearEncoder
+    from src.evaluation import MetricsTracker
+    from src.initialization import (compute_rd_variance, kmeans_init, random_normal_init,
+                                    rd_gaussian_init, uniform_init)
+    from src.models import VQVAE, LinearGaussianVQVAE
+    from src.quantizers import VectorQuantizer
+    from src.training import Trainer, vqvae_loss
+
+    # Data pipeline.
+    ds = GaussianDataset(d=4, k=2, sigma_noise=0.3, n_samples=10, seed=5)
+    obs["dataset_noise_variance"] = close(ds.noise_variance, 0.3 ** 2)
+    obs["dataset_init_batch"] = (torch.equal(ds.get_initialization_batch(3), ds.X[:3] @ ds.U_k)
+                                 and torch.equal(ds.get_initialization_batch(), ds.X @ ds.U_k))
+    batches = list(ds.get_dataloader(batch_size=4, shuffle=False))
+    obs["loader_batch_4_over_10_rows_yields_4_4_2"] = (
+        [len(x) for x, _ in batches] == [4, 4, 2]
+        and torch.equal(torch.cat([x for x, _ in batches]), ds.X)
+        and torch.equal(torch.cat([y for _, y in batches]), ds.Y))
+    big = GaussianDataset(d=4, k=2, n_samples=200, seed=5)
+    torch.manual_seed(0)
+    epoch = list(big.get_dataloader())
+    rows = torch.cat([torch.cat([x, y], 1) for x, y in epoch])
+    every = torch.cat([big.X, big.Y], 1)
+    data["default_loader_batch_sizes"] = [len(x) for x, _ in epoch]
+    obs["default_loader_shuffles_200_rows_in_64_64_64_8"] = (
+        data["default_loader_batch_sizes"] == [64, 64, 64, 8] and not torch.equal(rows, every)
+        and torch.equal(rows[rows[:, 0].argsort()], every[every[:, 0].argsort()]))
+
+    # Initialisations.
+    n, k = 16, 4
+    torch.manual_seed(1)
+    points = torch.randn(300, k) * torch.tensor([1.0, 2.0, 0.5, 1.5])
+    wide = seeded(0, uniform_init, 4096, 2)
+    obs["uniform_init_is_rand_times_2_over_n_minus_1_over_n"] = (
+        torch.equal(seeded(0, uniform_init, n, k), seeded(0, torch.rand, n, k) * (2 / n) - 1 / n)
+        and float(wide.min()) >= -1 / 4096 and float(wide.max()) < 1 / 4096)
+    obs["quantizer_default_codebook_is_uniform_on_symmetric_range"] = torch.equal(
+        seeded(0, VectorQuantizer, k, n).codebook.detach(),
+        seeded(0, torch.rand, n, k) * (2 / n) - 1 / n)
+    obs["random_normal_init_is_randn_times_std"] = (
+        torch.equal(seeded(0, random_normal_init, n, k, std=2.5), seeded(0, torch.randn, n, k) * 2.5)
+        and torch.equal(seeded(0, random_normal_init, n, k), seeded(0, torch.randn, n, k)))
+    mean_variance = float(points.double().var(dim=0).mean())
+    variance = compute_rd_variance(points, 0.7)
+    obs["compute_rd_variance_closed_form"] = close(variance, mean_variance * (1 - 2 ** -1.4), rel=1e-6)
+    explicit_scale = math.sqrt(mean_variance * (1 - 2 ** -1.4))
+    default_scale = math.sqrt(mean_variance * (1 - 2 ** (-2 * math.log2(n) / k)))  # rate log2(n)/k
+    obs["rd_gaussian_init_explicit_rate"] = torch.allclose(
+        seeded(0, rd_gaussian_init, n, k, points, rate=0.7),
+        seeded(0, torch.randn, n, k) * explicit_scale, rtol=1e-5, atol=0)
+    obs["rd_gaussian_init_default_rate_is_log2n_over_k"] = torch.allclose(
+        seeded(0, rd_gaussian_init, n, k, points), seeded(0, torch.randn, n, k) * default_scale,
+        rtol=1e-5, atol=0)
+    corners = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    torch.manual_seed(2)
+    clusters = corners.repeat_interleave(25, 0) + 0.1 * torch.randn(100, 2)
+    centres = kmeans_init(4, 2, clusters)
+    try:
+        kmeans_init(4, 2, clusters[:3])
+        asserts = False
+    except AssertionError:
+        asserts = True
+    obs["kmeans_init_finds_the_cluster_means"] = (
+        centres.dtype == torch.float32 and tuple(centres.shape) == (4, 2) and asserts
+        and float(torch.cdist(clusters.view(4, 25, 2).mean(1), centres).min(1).values.max()) < 1e-4)
+    legacy_ds = GaussianDataset(d=8, k=k, n_samples=300, seed=5)
+    init_data = legacy_ds.get_initialization_batch(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def legacy_codebook(**kwargs):
+            model = seeded(0, LinearGaussianVQVAE, 8, k, n, legacy_ds.U_k, **kwargs)
+            return model.quantizer.codebook.detach()
+        obs["legacy_init_methods_call_the_inits"] = (
+            torch.equal(legacy_codebook(), seeded(0, uniform_init, n, k))
+            and torch.equal(legacy_codebook(init_method='rd_gaussian', init_data=init_data),
+                            seeded(0, rd_gaussian_init, n, k, init_data))
+            and torch.allclose(legacy_codebook(init_method='kmeans', init_data=init_data),
+                               kmeans_init(n, k, init_data), atol=1e-5))
+
+    # MetricsTracker.
+    uniform_usage = MetricsTracker(8).compute_utilization_metrics(torch.arange(8).repeat(5))
+    obs["perplexity_of_uniform_usage_over_8_codes_is_8"] = close(uniform_usage["perplexity"], 8.0, rel=1e-6)
+    usage = [3 / 6, 1 / 6, 2 / 6, 0.0, 0.0]
+    entropy = -sum(u * math.log(u + 1e-10) for u in usage)
+    got = MetricsTracker(5).compute_utilization_metrics(torch.tensor([0, 0, 0, 1, 2, 2]))
+    rare = MetricsTracker(3).compute_utilization_metrics(
+        torch.cat([torch.zeros(20000, dtype=torch.long), torch.ones(1, dtype=torch.long)]))
+    one = MetricsTracker(4).compute_utilization_metrics(torch.full((10,), 2))
+    obs["utilization_closed_form"] = (
+        got["dead_codes"] == 2 and close(got["min_usage"], 1 / 6) and close(got["max_usage"], 0.5)
+        and close(got["usage_std"], statistics.stdev(usage)) and close(got["usage_entropy"], entropy)
+        and close(got["perplexity"], math.exp(entropy))
+        and rare["dead_codes"] == 2 and close(rare["min_usage"], 1 / 20001)  # 1/20001 < 1e-4: dead
+        and one["dead_codes"] == 3 and close(one["min_usage"], 1.0) and close(one["perplexity"], 1.0, rel=1e-8))
+    torch.manual_seed(4)
+    z, z_q = torch.randn(7, 3), torch.randn(7, 3)
+    distortion = MetricsTracker(4).compute_distortion_metrics(z, z_q)
+    error = float((z.double() - z_q.double()).pow(2).mean())
+    obs["distortion_is_mean_squared_error"] = (close(distortion["quantization_error"], error)
+                                               and close(distortion["quant_error_per_dim"], error))
+    stats = MetricsTracker(3).compute_codebook_stats(torch.tensor([[0.0, 0.0], [3.0, 4.0], [3.0, 4.0]]))
+    obs["codebook_stats_of_3_codewords_with_a_duplicate"] = (  # norms 0, 5, 5; distances 5, 5, 0
+        close(stats["codebook_mean_norm"], 10 / 3) and close(stats["codebook_std_norm"], 5 / math.sqrt(3))
+        and close(stats["codebook_mean_distance"], 10 / 3))
+    torch.manual_seed(3)
+    codebook = torch.randn(128, 5)
+    c = codebook.double()
+    pairs = torch.triu_indices(128, 128, 1)
+    stats = MetricsTracker(128).compute_codebook_stats(codebook)
+    obs["codebook_stats_of_128_codewords_exact"] = (
+        close(stats["codebook_mean_norm"], float(c.norm(dim=1).mean()))
+        and close(stats["codebook_std_norm"], float(c.norm(dim=1).std()))
+        and close(stats["codebook_mean_distance"], float(torch.cdist(c, c)[pairs[0], pairs[1]].mean())))
+
+    # vqvae_loss's default beta and the VectorQuantizer's forward value and gradient.
+    torch.manual_seed(5)
+    x, x_recon, z, z_q = torch.randn(6, 4), torch.randn(6, 4), torch.randn(6, 2), torch.randn(6, 2)
+    _, parts = call_loss(vqvae_loss, x=x, x_recon=x_recon, z=z, z_q=z_q, z_q_hard=z_q)  # no beta
+    obs["vqvae_loss_default_beta_is_0.25"] = close(
+        parts["total"], parts["recon"] + parts["codebook"] + 0.25 * parts["commitment"], rel=1e-6)
+    codebook = torch.randn(8, 3)
+    z, g = torch.randn(10, 3, requires_grad=True), torch.randn(10, 3)
+    z_q, indices, _ = VectorQuantizer(3, 8, init_codebook=codebook)(z)
+    z_q.backward(g)
+    obs["vq_forward_value_is_z_q_hard"] = (
+        torch.equal(indices, torch.cdist(z.detach(), codebook).argmin(1))
+        and torch.allclose(z_q.detach(), codebook[indices], rtol=1e-6, atol=1e-6))
+    obs["vq_gradient_to_z_is_straight_through"] = torch.equal(z.grad, g)
+
+    # Trainer.train_step against Adam on the model's own forward and the fixed loss.
+    ds2 = GaussianDataset(d=8, k=3, n_samples=64, seed=11)
+    d, k, n = 8, 3, 6
+
+    def learned_model(seed):
+        torch.manual_seed(seed)
+        encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
+        return VQVAE(encoder, VectorQuantizer(k, n, init_codebook=torch.randn(n, k) * 0.5), decoder)
+
+    def adam(model):
+        return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05)
+
+    model = learned_model(0)
+    reference = copy.deepcopy(model)
+    trainer = Trainer(model, adam(model))
+    before = [p.detach().clone() for p in model.parameters()]
+    steps = [(ds2.X[:16], 0.7), ((ds2.X[16:32], ds2.Y[16:32]), None)]  # tensor, beta; pair, default
+    returned = []
+    try:
+        for s, (batch, beta) in enumerate(steps):
+            returned.append(trainer.train_step(batch, beta=beta) if beta is not None
+                            else trainer.train_step(batch))
+            if s == 0:
+                obs["train_step_changes_the_parameters_on_the_first_step"] = any(
+                    not torch.equal(b, p.detach()) for b, p in zip(before, model.parameters()))
+    except RuntimeError as e:  # e.g. a step before backward: autograd sees the in-place update
+        data["train_step_error"] = str(e).splitlines()[0]
+    optimizer = adam(reference)
+    expected = []
+    for batch, beta in steps:
+        x = batch[0] if isinstance(batch, tuple) else batch
+        out = reference(x)
+        hard = reference.quantizer.codebook[out["indices"]]
+        recon = F.mse_loss(out["x_recon"], x)
+        codebook_term, commitment = F.mse_loss(out["z"].detach(), hard), F.mse_loss(out["z"], hard.detach())
+        total = recon + codebook_term + (0.25 if beta is None else beta) * commitment
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        expected.append([total.item(), recon.item(), codebook_term.item(), commitment.item()])
+    got = [[step[key] for key in ("total", "recon", "codebook", "commitment")] for step in returned]
+    data["train_losses"] = {"got": got, "expected": expected}
+    obs["train_step_matches_adam_on_the_fixed_loss"] = (
+        len(got) == len(expected) and all(close(a, b, rel=1e-5, abs_=1e-7) for ga, ea in zip(got, expected) for a, b in zip(ga, ea))
+        and all(torch.allclose(p, r, rtol=1e-5, atol=1e-6)
+                for p, r in zip(model.parameters(), reference.parameters())))
+
+    # Trainer.evaluate: whole-set values; changes nothing training reads afterwards.
+    X, Y = ds2.X[:10], ds2.Y[:10]
+    model = learned_model(1)
+    trainer = Trainer(model, adam(model))
+    trainer.train_step(ds2.X[32:48], beta=0.25)
+    params = [p.detach().clone() for p in model.parameters()]
+    state = copy.deepcopy(trainer.optimizer.state_dict()["state"])
+    model.train()
+    torch.manual_seed(123)
+    metrics = trainer.evaluate(DataLoader(TensorDataset(X, Y), batch_size=4, shuffle=False),
+                               MetricsTracker(n))
+    rng_after = torch.rand(4)
+    pure = (model.training and torch.equal(rng_after, seeded(123, torch.rand, 4))
+            and all(torch.equal(a, p.detach()) for a, p in zip(params, model.parameters())))
+    after = trainer.optimizer.state_dict()["state"]
+    pure = pure and state.keys() == after.keys() and all(
+        torch.equal(torch.as_tensor(state[i][key]), torch.as_tensor(after[i][key]))
+        for i in state for key in state[i])
+    model.eval()
+    trainer.evaluate(DataLoader(TensorDataset(X, Y), batch_size=4), MetricsTracker(n))
+    obs["evaluate_changes_nothing_training_reads"] = bool(pure and not model.training)
+    with torch.no_grad():
+        out = model(X)
+    recon = F.mse_loss(out["x_recon"].double(), X.double()).item()
+    data["evaluate_recon_loss"] = {"got": metrics.get("recon_loss"), "whole_set": recon}
+    obs["evaluate_recon_loss_over_10_rows_in_batches_of_4_is_the_whole_set_mean"] = close(
+        metrics.get("recon_loss"), recon, rel=1e-6)
+    tracker = MetricsTracker(n)
+    whole = {**tracker.compute_utilization_metrics(out["indices"]),
+             **tracker.compute_distortion_metrics(out["z"], out["z_q"]),
+             **tracker.compute_codebook_stats(model.quantizer.codebook)}
+    obs["evaluate_metrics_over_the_whole_set"] = (
+        set(metrics) == set(whole) | {"recon_loss"}
+        and all(close(metrics[key], value, rel=1e-6) for key, value in whole.items()))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,13 +490,38 @@ def probe():
 FLIPS = {
     "bug1_codebook_loss": {"seed_snippet_passes", "vq_info_has_z_q_hard",
                            "codebook_gets_gradient_from_codebook_term", "vqvae_outputs_have_z_q_hard",
-                           "trainer_step_moves_codebook"},
+                           "trainer_step_moves_codebook", "train_step_matches_adam_on_the_fixed_loss"},
     "bug2_conditional_ste": {"vq_z_q_no_grad_when_z_frozen"},
     "bug3_legacy_swapped": {"legacy_encoder_weight_is_d_k", "legacy_decoder_weight_is_k_d"},
     "bug4_pca_double_transpose": {"pca_encoder_weight_is_d_k"},
     "bug5_rotation_without_z_q_hard": {"rotation_info_has_z_q_hard"},
     "rotation_lambda_inverted": {"rotation_hand_example", "rotation_matches_explicit_R",
-                                 "rotation_q_zero_gives_zero"},
+                                 "rotation_q_zero_gives_zero", "rotation_grad_norm_is_lambda_g_norm"},
+    "rotation_without_lambda": {"rotation_hand_example", "rotation_matches_explicit_R",
+                                "rotation_q_zero_gives_zero", "rotation_grad_norm_is_lambda_g_norm"},
+    "rotation_R_not_transposed": {"rotation_hand_example", "rotation_matches_explicit_R"},
+    "rotation_unknown_estimator": {"rotation_hand_example", "rotation_matches_explicit_R",
+                                   "rotation_z_zero_passes_g", "rotation_q_zero_gives_zero",
+                                   "rotation_antiparallel_finite_norm_kept",
+                                   "rotation_grad_norm_is_lambda_g_norm"},
+    "rotation_falls_back_to_ste": {"rotation_hand_example", "rotation_matches_explicit_R",
+                                   "rotation_q_zero_gives_zero", "rotation_grad_norm_is_lambda_g_norm"},
+    "init_rate_times_k": {"rd_gaussian_init_default_rate_is_log2n_over_k"},
+    "init_uniform_range": {"uniform_init_is_rand_times_2_over_n_minus_1_over_n",
+                           "quantizer_default_codebook_is_uniform_on_symmetric_range"},
+    "metrics_perplexity_without_exp": {"perplexity_of_uniform_usage_over_8_codes_is_8",
+                                       "utilization_closed_form"},
+    "metrics_transposed_codebook": {"codebook_stats_of_3_codewords_with_a_duplicate",
+                                    "codebook_stats_of_128_codewords_exact"},
+    "trainer_step_before_backward": {"train_step_changes_the_parameters_on_the_first_step",
+                                     "train_step_matches_adam_on_the_fixed_loss",
+                                     "trainer_step_moves_codebook"},
+    "evaluate_mean_of_batch_means": {
+        "evaluate_recon_loss_over_10_rows_in_batches_of_4_is_the_whole_set_mean"},
+    "data_loader_drops_last": {"loader_batch_4_over_10_rows_yields_4_4_2",
+                               "default_loader_shuffles_200_rows_in_64_64_64_8"},
+    "loss_default_beta": {"vqvae_loss_default_beta_is_0.25"},
+    "vq_forward_value_reflected": {"vq_forward_value_is_z_q_hard"},
 }
 
 
@@ -295,7 +562,7 @@ def check_variant(report, name, variant, fixed):
     shown = [o for o in sorted(flips) if obs[o] != fobs[o]]
     report.check(len(shown) == len(flips), f"{name}: bug observable",
                  ", ".join(f"{o}={obs[o]}" for o in sorted(flips))
-                 + "".join(f" [{key}: {data[key]}]" for key in ("seed_snippet_error", "trainer_error")
+                 + "".join(f" [{key}: {data[key]}]" for key in ("seed_snippet_error", "trainer_error", "train_step_error")
                            if key in data))
     others = [o for o in fobs if o not in flips and obs[o] != fobs[o]]
     report.check(not others, f"{name}: every other observation as fixed",

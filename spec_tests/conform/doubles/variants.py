@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """The bug variants of the fixed test double, as tables of exact text replacements.
 
-Each variant reverts exactly one fix of seed/BASELINE_FIXES.md back to the document's
-"Current code" (plus one defective estimator that is not a documented bug). A variant is
-materialised by copying fixed/ and applying its replacements; every fixed_text must occur
+The bug* variants each revert exactly one fix of seed/BASELINE_FIXES.md back to the document's
+"Current code"; the others each plant one realistic bug that is not a documented one, one per
+area the conformance referee judges (initialisation, metrics, trainer, evaluation, data pipeline,
+loss defaults, the quantizer's forward value, and defective rotation-trick estimators). A variant
+is materialised by copying fixed/ and applying its replacements; every fixed_text must occur
 exactly once in its file, so the table cannot silently stop applying.
 
     /usr/bin/python3 variants.py NAME DEST    # DEST/src is the variant's package
@@ -25,6 +27,26 @@ DESCRIPTIONS = {
     "bug4_pca_double_transpose": "fix #4 reverted: PCAEncoder stores U_k.T (k,d) and encodes with .T",
     "bug5_rotation_without_z_q_hard": "fix #5 reverted: RotationVectorQuantizer info lacks z_q_hard",
     "rotation_lambda_inverted": "not a documented bug: rotation trick with lam = |z|/|q|",
+    "rotation_without_lambda": "not a documented bug: rotation trick with lam = 1",
+    "rotation_R_not_transposed": "not a documented bug: rotation trick with R g instead of R^T g",
+    "rotation_unknown_estimator": "not a documented bug: rotation backward returns 2 g "
+                                  "(matches no known estimator)",
+    "rotation_falls_back_to_ste": "not a documented bug: RotationVectorQuantizer forward uses the "
+                                  "straight-through z + (q - z).detach()",
+    "init_rate_times_k": "not a documented bug: rd_gaussian_init's default rate log2(n) * k "
+                         "instead of log2(n) / k",
+    "init_uniform_range": "not a documented bug: uniform_init draws on [0, 2/n) instead of "
+                          "[-1/n, 1/n)",
+    "metrics_perplexity_without_exp": "not a documented bug: perplexity = entropy (exp forgotten)",
+    "metrics_transposed_codebook": "not a documented bug: codebook stats computed on codebook.T",
+    "trainer_step_before_backward": "not a documented bug: train_step calls optimizer.step() "
+                                    "before loss.backward()",
+    "evaluate_mean_of_batch_means": "not a documented bug: evaluate's recon_loss is the mean of "
+                                    "the per-batch means",
+    "data_loader_drops_last": "not a documented bug: get_dataloader passes drop_last=True",
+    "loss_default_beta": "not a documented bug: vqvae_loss's default beta is 0.5",
+    "vq_forward_value_reflected": "not a documented bug: VectorQuantizer's z_q = "
+                                  "z - (z_q_hard - z).detach() (gradients right, value 2z - q)",
 }
 
 VQ = "src/quantizers/vq.py"
@@ -34,6 +56,10 @@ TRAINER = "src/training/trainer.py"
 MODEL = "src/models/vqvae.py"
 LEGACY = "src/models/legacy.py"
 ENCODER = "src/encoders/linear.py"
+CODEBOOK_INIT = "src/initialization/codebook_init.py"
+RD_INIT = "src/initialization/rd_init.py"
+METRICS = "src/evaluation/metrics.py"
+DATASET = "src/data/gaussian_dataset.py"
 
 VARIANTS = {
     "fixed": [],
@@ -98,6 +124,76 @@ VARIANTS = {
         (ROT,
          "    lam = q_norm / z_norm.clamp_min(1e-300)  # lam = |q| / |z|\n",
          "    lam = z_norm / q_norm.clamp_min(1e-300)  # lam = |z| / |q| (inverted)\n"),
+    ],
+    "rotation_without_lambda": [
+        (ROT,
+         "    lam = q_norm / z_norm.clamp_min(1e-300)  # lam = |q| / |z|\n",
+         "    lam = torch.ones_like(q_norm)  # lam forgotten\n"),
+    ],
+    "rotation_R_not_transposed": [
+        (ROT,
+         "    rotated = g64 - 2 * r * (r * g64).sum(1, keepdim=True) + 2 * e * (q_hat * g64).sum(1, keepdim=True)\n",
+         "    rotated = g64 - 2 * r * (r * g64).sum(1, keepdim=True) + 2 * q_hat * (e * g64).sum(1, keepdim=True)\n"),
+    ],
+    "rotation_unknown_estimator": [
+        (ROT,
+         "        return rotation_gradient(z, q, grad_output), None  # nothing to q through this path\n",
+         "        return 2 * grad_output, None\n"),
+    ],
+    "rotation_falls_back_to_ste": [
+        (ROT,
+         "        z_q = RotationEstimator.apply(z, q)\n",
+         "        z_q = z + (q - z).detach()\n"),
+    ],
+    "init_rate_times_k": [
+        (RD_INIT,
+         "        rate = math.log2(codebook_size) / dim\n",
+         "        rate = math.log2(codebook_size) * dim\n"),
+    ],
+    "init_uniform_range": [
+        (CODEBOOK_INIT,
+         "    return torch.rand(codebook_size, dim, device=device) * (2 / codebook_size) - 1 / codebook_size\n",
+         "    return torch.rand(codebook_size, dim, device=device) * (2 / codebook_size)\n"),
+    ],
+    "metrics_perplexity_without_exp": [
+        (METRICS,
+         "        perplexity = torch.exp(entropy)\n",
+         "        perplexity = entropy\n"),
+    ],
+    "metrics_transposed_codebook": [
+        (METRICS,
+         "        c = codebook.detach().double()\n",
+         "        c = codebook.detach().double().T\n"),
+    ],
+    "trainer_step_before_backward": [
+        (TRAINER,
+         "        self.optimizer.zero_grad()\n"
+         "        loss.backward()\n"
+         "        self.optimizer.step()\n",
+         "        self.optimizer.zero_grad()\n"
+         "        self.optimizer.step()\n"
+         "        loss.backward()\n"),
+    ],
+    "evaluate_mean_of_batch_means": [
+        (TRAINER,
+         "        recon_loss = F.mse_loss(torch.cat(x_recons).double(), torch.cat(xs).double()).item()\n",
+         "        recon_loss = sum(F.mse_loss(r, x).item() for r, x in zip(x_recons, xs)) / len(xs)\n"),
+    ],
+    "data_loader_drops_last": [
+        (DATASET,
+         "        return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, shuffle=shuffle)\n",
+         "        return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, shuffle=shuffle,\n"
+         "                          drop_last=True)\n"),
+    ],
+    "loss_default_beta": [
+        (LOSSES,
+         "def vqvae_loss(x, x_recon, z, z_q, z_q_hard, beta=0.25):\n",
+         "def vqvae_loss(x, x_recon, z, z_q, z_q_hard, beta=0.5):\n"),
+    ],
+    "vq_forward_value_reflected": [
+        (VQ,
+         "        z_q = z + (z_q_hard - z).detach()  # ✅ Consistent\n",
+         "        z_q = z - (z_q_hard - z).detach()  # gradient g, value 2z - z_q_hard\n"),
     ],
 }
 

@@ -23,9 +23,14 @@ std::string format_signed_fixed(double value, int decimals) {
   return (value >= 0 ? "+" : "") + format_fixed(value, decimals);
 }
 
-std::string padded(const std::string& text, size_t width) {
+size_t utf8_length(const std::string& text) {
   size_t length = 0;
   for (const unsigned char c : text) length += (c & 0xC0) != 0x80;  // UTF-8 continuation bytes are 10xxxxxx
+  return length;
+}
+
+std::string padded(const std::string& text, size_t width) {
+  const size_t length = utf8_length(text);
   return text + std::string(width > length ? width - length : 1, ' ');
 }
 

@@ -17,6 +17,10 @@ std::string format_fixed(double value, int decimals);
 /// format_fixed with the sign always written: "+0.89", "-2.18" (a gap in dB, a change).
 std::string format_signed_fixed(double value, int decimals);
 
+/// Characters in UTF-8 `text` (a multi-byte character such as "±" counts as one): its width in a
+/// column of a text table.
+size_t utf8_length(const std::string& text);
+
 /// `text` followed by spaces up to `width` characters (a UTF-8 character such as "±" counts as
 /// one), and at least one space: a column of a text table.
 std::string padded(const std::string& text, size_t width);

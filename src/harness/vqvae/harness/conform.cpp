@@ -1,12 +1,15 @@
+// `vqvae conform`: building the request (the golden suite's cases, the areas' built-in cases, the
+// configuration's), running the driver, judging the response through the areas of
+// conform_referee.h (one file each), and the report: a table grouped by area with two verdicts,
+// JSON, JUnit XML.
 #include <vqvae/harness/conform.h>
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/harness/conform_referee.h>
 #include <vqvae/quantizers/nearest_codeword.h>
-#include <vqvae/quantizers/projection_vq.h>
-#include <vqvae/quantizers/rotation_vq.h>
 #include <vqvae/study/factory.h>
 
 #include <ATen/ATen.h>
@@ -24,7 +27,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -32,11 +35,12 @@ namespace vqvae {
 namespace {
 
 namespace fs = std::filesystem;
-using Status = ConformCheck::Status;
 using Clock = std::chrono::steady_clock;
+using conform::Attribute;
+using conform::make_record;
+using conform::text_attribute;
 
 constexpr const char* kVectorQuantizer = "VectorQuantizer";
-constexpr const char* kRotationVectorQuantizer = "RotationVectorQuantizer";
 
 const char* class_of(QuantizerKind kind) {
   for (size_t i = 0; i < std::size(kQuantizerClasses); ++i)
@@ -48,6 +52,8 @@ const char* class_of(QuantizerKind kind) {
 // The inputs of every case kind from one dataset, `B` rows, a codebook (n, k) and seeded noise.
 struct CaseInputs {
   std::string prefix;     // "golden" or "config"
+  int64_t n_init = 0;     // the dataset case's get_initialization_batch(n_init)
+  int64_t batch_size = 0; // the dataset case's get_dataloader(batch_size)
   at::Tensor U_k;         // (d, k)
   at::Tensor x;           // (B, d)
   at::Tensor z;           // (B, k) latents of other rows than x's, for decode
@@ -81,40 +87,32 @@ CaseInputs make_inputs(const std::string& prefix, const GaussianDataset& data, i
   return in;
 }
 
-GoldenRecord record(std::string name, std::vector<std::pair<std::string, GoldenValue>> attributes,
-                    std::vector<std::pair<std::string, at::Tensor>> datasets) {
-  GoldenRecord r;
-  r.name = std::move(name);
-  r.attributes = std::move(attributes);
-  r.datasets = std::move(datasets);
-  return r;
-}
-
-using Attr = std::pair<std::string, GoldenValue>;
-
 std::vector<GoldenRecord> cases_from(const CaseInputs& in, const GaussianDatasetOptions& dataset,
                                      const std::vector<const char*>& classes) {
   const std::string& p = in.prefix;
   std::vector<GoldenRecord> cases;
-  cases.push_back(record(p + "_dataset",
-                         {Attr{"kind", std::string("dataset")}, Attr{"d", dataset.d()}, Attr{"k", dataset.k()},
-                          Attr{"n", dataset.n_samples()}, Attr{"sigma_noise", dataset.sigma_noise()},
-                          Attr{"seed", static_cast<int64_t>(dataset.seed())}},
+  cases.push_back(make_record(p + "_dataset",
+                         {Attribute{"kind", std::string("dataset")}, Attribute{"d", dataset.d()}, Attribute{"k", dataset.k()},
+                          Attribute{"n", dataset.n_samples()}, Attribute{"sigma_noise", dataset.sigma_noise()},
+                          Attribute{"seed", static_cast<int64_t>(dataset.seed())}, Attribute{"call", std::string("explicit")},
+                          Attribute{"n_init", in.n_init}, Attribute{"batch_size", in.batch_size}},
                          {}));
-  cases.push_back(record(p + "_pca", {Attr{"kind", std::string("pca")}},
+  cases.push_back(make_record(p + "_pca", {Attribute{"kind", std::string("pca")}},
                          {{"U_k", in.U_k}, {"x", in.x}, {"z", in.z}}));
-  cases.push_back(record(p + "_legacy", {Attr{"kind", std::string("legacy")}, Attr{"codebook_size", in.codebook.size(0)}},
+  cases.push_back(make_record(p + "_legacy", {Attribute{"kind", std::string("legacy")}, Attribute{"codebook_size", in.codebook.size(0)}},
                          {{"U_k", in.U_k}, {"x", in.x}, {"z", in.z}}));
   for (const char* cls : classes)
     for (const int64_t z_requires_grad : {int64_t{1}, int64_t{0}})
-      cases.push_back(record(p + "_quantizer_" + cls + (z_requires_grad ? "_z_requires_grad" : "_z_frozen"),
-                             {Attr{"kind", std::string("quantizer")}, Attr{"class", std::string(cls)},
-                              Attr{"z_requires_grad", z_requires_grad}},
+      cases.push_back(make_record(p + "_quantizer_" + cls + (z_requires_grad ? "_z_requires_grad" : "_z_frozen"),
+                             {Attribute{"kind", std::string("quantizer")}, Attribute{"class", std::string(cls)},
+                              Attribute{"z_requires_grad", z_requires_grad}},
                              {{"codebook", in.codebook}, {"z", in.latents}, {"g", in.g}, {"h", in.h}}));
   {
     c10::NoGradGuard no_grad;
     const at::Tensor z_q_hard = in.codebook.index_select(0, nearest_codeword(in.latents, in.codebook)).contiguous();
-    cases.push_back(record(p + "_loss", {Attr{"kind", std::string("loss")}, Attr{"beta", in.beta}},
+    cases.push_back(make_record(p + "_loss",
+                                {Attribute{"kind", std::string("loss")}, Attribute{"beta", in.beta},
+                                 Attribute{"call", std::string("explicit")}},
                            {{"x", in.x}, {"x_recon", in.x_recon}, {"z", in.latents}, {"z_q", z_q_hard.clone()},
                             {"z_q_hard", z_q_hard}}));
   }
@@ -122,10 +120,10 @@ std::vector<GoldenRecord> cases_from(const CaseInputs& in, const GaussianDataset
   // #5: RotationVectorQuantizer) among those asked for.
   for (const char* cls : classes) {
     const std::string name = cls;
-    cases.push_back(record(p + "_model_" + name,
-                           {Attr{"kind", std::string("model")}, Attr{"class", name}, Attr{"beta", in.beta}},
+    cases.push_back(make_record(p + "_model_" + name,
+                           {Attribute{"kind", std::string("model")}, Attribute{"class", name}, Attribute{"beta", in.beta}},
                            {{"U_k", in.U_k}, {"codebook", in.codebook}, {"x", in.x}}));
-    cases.push_back(record(p + "_ste_" + name, {Attr{"kind", std::string("ste")}, Attr{"class", name}, Attr{"beta", in.beta}},
+    cases.push_back(make_record(p + "_ste_" + name, {Attribute{"kind", std::string("ste")}, Attribute{"class", name}, Attribute{"beta", in.beta}},
                            {{"U_k", in.U_k}, {"codebook", in.codebook}, {"z", in.latents}, {"x", in.x}}));
   }
   return cases;
@@ -216,454 +214,6 @@ double run_driver(const std::string& command, const std::string& request, const 
   return seconds;
 }
 
-// ---------------------------------------------------------------- judging
-struct Judged {
-  const GoldenRecord* request;
-  const GoldenRecord* response;
-  std::map<std::string, at::Tensor> expected;  // stored (golden) or computed now (config)
-};
-
-std::string status_of(const GoldenRecord& response) { return std::get<std::string>(response.attribute("status")); }
-
-std::string text_attribute(const GoldenRecord& r, const std::string& name, const std::string& otherwise = "") {
-  for (const auto& [key, value] : r.attributes)
-    if (key == name)
-      if (const auto* text = std::get_if<std::string>(&value)) return *text;
-  return otherwise;
-}
-
-int64_t int_attribute(const GoldenRecord& r, const std::string& name, int64_t otherwise) {
-  for (const auto& [key, value] : r.attributes)
-    if (key == name)
-      if (const auto* i = std::get_if<int64_t>(&value)) return *i;
-  return otherwise;
-}
-
-const at::Tensor* output(const GoldenRecord& response, const std::string& name) {
-  for (const auto& entry : response.datasets)
-    if (entry.first == name) return &entry.second;
-  return nullptr;
-}
-
-at::Tensor f64(const at::Tensor& t) { return t.detach().to(at::kDouble); }
-double max_abs(const at::Tensor& t) { return t.numel() ? t.abs().max().item<double>() : 0.0; }
-
-// |a − b| <= atol + rtol |b| everywhere (and the same shape); the max error into `error`.
-bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, double& error) {
-  if (a.sizes() != b.sizes()) {
-    error = std::numeric_limits<double>::infinity();
-    return false;
-  }
-  const at::Tensor diff = (f64(a) - f64(b)).abs();
-  error = max_abs(diff);
-  return (diff <= atol + rtol * f64(b).abs()).all().item<bool>();
-}
-
-// Why a case gave nothing to judge, or "" when its response is ok.
-std::string unusable(const Judged& j) {
-  const std::string status = status_of(*j.response);
-  if (status == "ok") return "";
-  const std::string detail = text_attribute(*j.response, "detail");
-  return "case " + j.request->name + ": driver reported " + status + (detail.empty() ? "" : " (" + detail + ")");
-}
-
-std::string shape_of(const at::Tensor* t) { return t ? shape_string(*t) : "absent"; }
-
-// One check over several cases: each case either passes, fails (with why) or is skipped.
-struct Tally {
-  std::vector<std::string> failures, skips;
-  int passed = 0;
-  std::string measured;  // a number or two for the detail
-  void fail(const std::string& why) { failures.push_back(why); }
-  void skip(const std::string& why) { skips.push_back(why); }
-  void pass() { ++passed; }
-  ConformCheck result(std::string name, std::optional<int> fix, const std::string& what) const {
-    ConformCheck c;
-    c.name = std::move(name);
-    c.fix = fix;
-    if (!failures.empty()) {
-      c.status = Status::failed;
-      c.detail = failures.front() + (failures.size() > 1 ? " (and " + std::to_string(failures.size() - 1) + " more)" : "");
-    } else if (passed == 0) {
-      c.status = Status::skipped;
-      c.detail = skips.empty() ? "no case" : skips.front();
-    } else {
-      c.status = Status::passed;
-      c.detail = what + " in " + std::to_string(passed) + (passed == 1 ? " case" : " cases") +
-                 (measured.empty() ? "" : ": " + measured);
-    }
-    return c;
-  }
-};
-
-// The gradient estimators the harness knows, on rows z, q (= z_q_hard), upstream g, float64.
-struct Estimator {
-  std::string name;
-  bool defective;
-  std::function<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&)> gradient;
-};
-
-std::vector<Estimator> known_estimators() {
-  // λ Rᵀ g = λ (g − 2 r (r·g) + 2 ê (q̂·g)); R g = g − 2 r (r·g) + 2 q̂ (ê·g).
-  const auto rotate = [](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g, bool transpose,
-                         int lambda_power) {
-    const RotationFrame f = rotation_frame(z, q);
-    const at::Tensor gd = f64(g);
-    const at::Tensor rg = (f.r * gd).sum(1, true);
-    const at::Tensor turned = transpose ? gd - 2 * f.r * rg + 2 * f.e * (f.q_hat * gd).sum(1, true)
-                                        : gd - 2 * f.r * rg + 2 * f.q_hat * (f.e * gd).sum(1, true);
-    const at::Tensor lambda = f.lambda.unsqueeze(1);
-    const at::Tensor scale = lambda_power == 0 ? at::ones_like(lambda)
-                             : lambda_power > 0 ? lambda
-                                                : 1.0 / lambda.clamp_min(1e-300);
-    return (scale * turned).contiguous();
-  };
-  return {
-      {"straight-through estimator", false, [](const at::Tensor&, const at::Tensor&, const at::Tensor& g) { return f64(g); }},
-      {"rotation trick (λ = ‖q‖/‖z‖)", false,
-       [=](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g) { return rotate(z, q, g, true, 1); }},
-      {"projection estimator", false,
-       [](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g) { return projection_gradient(f64(z), f64(q), f64(g)); }},
-      {"rotation trick with λ inverted (‖z‖/‖q‖)", true,
-       [=](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g) { return rotate(z, q, g, true, -1); }},
-      {"rotation trick without λ", true,
-       [=](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g) { return rotate(z, q, g, true, 0); }},
-      {"rotation trick with R for Rᵀ", true,
-       [=](const at::Tensor& z, const at::Tensor& q, const at::Tensor& g) { return rotate(z, q, g, false, 1); }},
-  };
-}
-
-// codebook (n, k) gradient of Σ_i rows_i · codebook[idx_i] : Σ_{i: idx_i = j} rows_i.
-at::Tensor scattered(const at::Tensor& rows, const at::Tensor& indices, int64_t n) {
-  return at::zeros({n, rows.size(1)}, at::kDouble).index_add_(0, indices, f64(rows));
-}
-
-class Referee {
- public:
-  explicit Referee(std::vector<Judged> cases) : cases_(std::move(cases)) {}
-
-  std::vector<Judged> of(ConformCaseKind kind, const char* cls = nullptr) const {
-    std::vector<Judged> out;
-    for (const Judged& j : cases_)
-      if (case_kind(*j.request) == kind && (!cls || text_attribute(*j.request, "class") == cls)) out.push_back(j);
-    return out;
-  }
-
-  /// The cases of `kind` (and class) the driver answered; each one it could not answer fails
-  /// `tally`, saying what the driver reported.
-  std::vector<Judged> answered(Tally& tally, ConformCaseKind kind, const char* cls = nullptr) const {
-    std::vector<Judged> out;
-    for (const Judged& j : of(kind, cls)) {
-      if (const std::string why = unusable(j); !why.empty()) tally.fail(why);
-      else out.push_back(j);
-    }
-    return out;
-  }
-
-  ConformReport judge() {
-    ConformReport report;
-    report.checks.push_back(dataset());
-    report.checks.push_back(pca_storage());
-    report.checks.push_back(pca_values());
-    report.checks.push_back(legacy());
-    report.checks.push_back(nearest());
-    report.checks.push_back(hard_quantization(kVectorQuantizer, 1));
-    report.checks.push_back(loss_takes_z_q_hard());
-    report.checks.push_back(model_outputs(kVectorQuantizer, 1));
-    report.checks.push_back(model_codebook_gradient(kVectorQuantizer, 1));
-    report.checks.push_back(frozen_z_q_has_no_codebook_gradient());
-    report.checks.push_back(ste_consistency());
-    report.checks.push_back(hard_quantization(kRotationVectorQuantizer, 5));
-    report.checks.push_back(codebook_loss_reaches_codebook(kRotationVectorQuantizer, 5));
-    report.checks.push_back(model_codebook_gradient(kRotationVectorQuantizer, 5));
-    for (const char* cls : kQuantizerClasses) report.checks.push_back(estimator(cls, report.estimators));
-    return report;
-  }
-
- private:
-  ConformCheck dataset() {
-    Tally t;
-    double worst = 0;
-    for (const Judged& j : answered(t, ConformCaseKind::dataset)) {
-      bool ok = true;
-      for (const char* name : {"X", "U_k"}) {
-        const at::Tensor* got = output(*j.response, name);
-        double error = 0;
-        if (!got || !close(*got, j.expected.at(name), 1e-5, 1e-5, error)) {
-          t.fail(j.request->name + ": " + name + " " + shape_of(got) + " differs from GaussianDataset's " +
-                 shape_string(j.expected.at(name)) + " by up to " + format_significant(error, 3));
-          ok = false;
-          break;
-        }
-        worst = std::max(worst, error);
-      }
-      if (ok) t.pass();
-    }
-    t.measured = "max |Δ| " + format_significant(worst, 3) + " (≤ 1e-05 + 1e-05·|ours|)";
-    return t.result("dataset: GaussianDataset gives our X and U_k", std::nullopt, "X and U_k equal ours");
-  }
-
-  ConformCheck pca_storage() {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::pca)) {
-      const at::Tensor& U = j.request->dataset("U_k");
-      const at::Tensor* e = output(*j.response, "encoder_weight");
-      const at::Tensor* d = output(*j.response, "decoder_weight");
-      double error = 0;
-      if (!e || e->sizes() != U.sizes() || !close(*e, U, 0, 0, error))
-        t.fail(j.request->name + ": PCAEncoder.encoder_weight is " + shape_of(e) + ", expected U_k " + shape_string(U));
-      else if (!d || d->sizes() != U.sizes() || !close(*d, U, 0, 0, error))
-        t.fail(j.request->name + ": PCADecoder.decoder_weight is " + shape_of(d) + ", expected U_k " + shape_string(U));
-      else
-        t.pass();
-    }
-    return t.result("PCAEncoder/PCADecoder store U_k as (d, k)", 4, "encoder_weight = decoder_weight = U_k (d, k)");
-  }
-
-  ConformCheck pca_values() { return encode_decode(ConformCaseKind::pca, "PCA encode/decode as the goldens say", 4); }
-  ConformCheck legacy() {
-    Tally t;
-    for (const Judged& j : of(ConformCaseKind::legacy)) {
-      if (status_of(*j.response) == "missing") {
-        t.skip("no LinearGaussianVQVAE in this implementation (" + text_attribute(*j.response, "detail") + ")");
-        continue;
-      }
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
-      const at::Tensor& U = j.request->dataset("U_k");
-      const at::Tensor* e = output(*j.response, "encoder_weight");
-      const at::Tensor* d = output(*j.response, "decoder_weight");
-      const std::string wrong = encode_decode_error(j);
-      if (!e || e->sizes() != U.sizes())
-        t.fail(j.request->name + ": encoder_weight is " + shape_of(e) + ", expected (d, k) = " + shape_string(U));
-      else if (!d || d->sizes() != U.t().sizes())
-        t.fail(j.request->name + ": decoder_weight is " + shape_of(d) + ", expected (k, d) = " + shape_string(U.t()));
-      else if (!wrong.empty())
-        t.fail(j.request->name + ": " + wrong);
-      else
-        t.pass();
-    }
-    return t.result("legacy model: encoder_weight (d, k) encodes, decoder_weight (k, d) decodes", 3,
-                    "encode = x·U_k, decode = z·U_kᵀ with weights of the named shapes");
-  }
-
-  std::string encode_decode_error(const Judged& j) {
-    const at::Tensor& U = j.request->dataset("U_k");
-    const at::Tensor encoded = f64(j.request->dataset("x")).matmul(f64(U));
-    const at::Tensor decoded = f64(j.request->dataset("z")).matmul(f64(U).t());
-    double error = 0;
-    const at::Tensor* e = output(*j.response, "encoded");
-    if (!e || !close(*e, encoded, 1e-5, 1e-5, error))
-      return "encode(x) " + shape_of(e) + " differs from x·U_k " + shape_string(encoded) + " by " + format_significant(error, 3);
-    const at::Tensor* d = output(*j.response, "decoded");
-    if (!d || !close(*d, decoded, 1e-5, 1e-5, error))
-      return "decode(z) " + shape_of(d) + " differs from z·U_kᵀ " + shape_string(decoded) + " by " + format_significant(error, 3);
-    for (const char* name : {"encoded", "decoded"})
-      if (j.expected.count(name) && !close(*output(*j.response, name), j.expected.at(name), 1e-5, 1e-5, error))
-        return std::string(name) + " differs from the stored expectation by " + format_significant(error, 3);
-    return "";
-  }
-
-  ConformCheck encode_decode(ConformCaseKind kind, const std::string& name, int fix) {
-    Tally t;
-    for (const Judged& j : answered(t, kind)) {
-      if (const std::string wrong = encode_decode_error(j); !wrong.empty()) t.fail(j.request->name + ": " + wrong);
-      else t.pass();
-    }
-    return t.result(name, fix, "encode = x·U_k, decode = z·U_kᵀ (within 1e-05 + 1e-05·|expected|)");
-  }
-
-  ConformCheck nearest() {
-    Tally t;
-    for (const Judged& j : of(ConformCaseKind::quantizer)) {
-      if (status_of(*j.response) == "missing") { t.skip(j.request->name + ": class missing"); continue; }
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
-      const at::Tensor* indices = output(*j.response, "indices");
-      const at::Tensor z = f64(j.request->dataset("z")), c = f64(j.request->dataset("codebook"));
-      if (!indices || indices->sizes() != at::IntArrayRef({z.size(0)})) {
-        t.fail(j.request->name + ": indices " + shape_of(indices) + ", expected (B) = (" + std::to_string(z.size(0)) + ")");
-        continue;
-      }
-      const at::Tensor distances = (z.unsqueeze(1) - c.unsqueeze(0)).pow(2).sum(2);  // (B, n)
-      const at::Tensor idx = indices->to(at::kLong).clamp(0, c.size(0) - 1);
-      const at::Tensor excess = distances.gather(1, idx.unsqueeze(1)).squeeze(1) - std::get<0>(distances.min(1));
-      const int64_t wrong = (excess > 1e-5 * std::max(1.0, max_abs(distances))).sum().item<int64_t>();
-      if (wrong > 0) t.fail(j.request->name + ": " + std::to_string(wrong) + " of " + std::to_string(z.size(0)) + " rows not at the nearest codeword");
-      else t.pass();
-    }
-    return t.result("quantizers pick the nearest codeword (float64 reference)", std::nullopt, "every row nearest");
-  }
-
-  ConformCheck hard_quantization(const char* cls, int fix) {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::quantizer, cls)) {
-      const at::Tensor* hard = output(*j.response, "z_q_hard");
-      const at::Tensor* indices = output(*j.response, "indices");
-      if (!hard) { t.fail(j.request->name + ": no z_q_hard among the outputs (" + text_attribute(*j.response, "missing") + " missing)"); continue; }
-      if (!indices) { t.fail(j.request->name + ": no indices"); continue; }
-      const at::Tensor c = f64(j.request->dataset("codebook"));
-      double error = 0;
-      if (!close(*hard, c.index_select(0, indices->to(at::kLong).clamp(0, c.size(0) - 1)), 0, 0, error))
-        t.fail(j.request->name + ": max|z_q_hard − codebook[indices]| = " + format_significant(error, 3) + " (expected 0)");
-      else
-        t.pass();
-    }
-    return t.result(std::string(cls) + " returns z_q_hard = codebook[indices]", fix, "z_q_hard = codebook[indices] exactly");
-  }
-
-  ConformCheck loss_takes_z_q_hard() {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::loss)) {
-      const at::Tensor x = f64(j.request->dataset("x")), x_recon = f64(j.request->dataset("x_recon"));
-      const at::Tensor z = f64(j.request->dataset("z")), hard = f64(j.request->dataset("z_q_hard"));
-      const double beta = std::get<double>(j.request->attribute("beta"));
-      const double Bd = static_cast<double>(x.numel()), Bk = static_cast<double>(z.numel());
-      // DESIGN.md's loss: codebook = mse(sg z, z_q_hard), commitment = mse(z, sg z_q_hard).
-      const std::vector<std::pair<const char*, at::Tensor>> expected{
-          {"grad_x_recon", 2 * (x_recon - x) / Bd},
-          {"grad_z", beta * 2 * (z - hard) / Bk},
-          {"grad_z_q_hard", 2 * (hard - z) / Bk},
-          {"grad_z_q", at::zeros_like(z)}};
-      std::string wrong;
-      for (const auto& [name, value] : expected) {
-        const at::Tensor* got = output(*j.response, name);
-        double error = 0;
-        if (!got) { wrong = std::string("no ") + name + " (" + text_attribute(*j.response, "missing") + " missing)"; break; }
-        if (!close(*got, value, 1e-7, 1e-4, error)) {
-          wrong = std::string(name) + " off by " + format_significant(error, 3) +
-                  (std::string(name) == "grad_z_q" ? ": the codebook or commitment term uses z_q" : "");
-          break;
-        }
-      }
-      if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
-      else t.pass();
-    }
-    return t.result("vqvae_loss takes z_q_hard: its codebook term reaches z_q_hard, not z_q", 1,
-                    "the four gradients of DESIGN.md's loss");
-  }
-
-  ConformCheck model_outputs(const char* cls, int fix) {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::model, cls)) {
-      const std::string keys = text_attribute(*j.response, "output_keys");
-      if (!output(*j.response, "z_q_hard"))
-        t.fail(j.request->name + ": forward returned " + (keys.empty() ? "no z_q_hard" : "{" + keys + "}") + ", no z_q_hard");
-      else t.pass();
-    }
-    return t.result(std::string("VQVAE(…, ") + cls + ", …) outputs carry z_q_hard", fix, "z_q_hard among the outputs");
-  }
-
-  ConformCheck model_codebook_gradient(const char* cls, int fix) {
-    Tally t;
-    double worst = 0;
-    for (const Judged& j : answered(t, ConformCaseKind::model, cls)) {
-      const at::Tensor c = f64(j.request->dataset("codebook"));
-      const at::Tensor z = f64(j.request->dataset("x")).matmul(f64(j.request->dataset("U_k")));
-      const at::Tensor idx = nearest_codeword(z, c);
-      const at::Tensor rows = 2 * (c.index_select(0, idx) - z) / static_cast<double>(z.numel());
-      const at::Tensor expected = scattered(rows, idx, c.size(0));
-      const at::Tensor* got = output(*j.response, "codebook_grad");
-      double error = 0;
-      if (!got || !close(*got, expected, 1e-7, 1e-4, error))
-        t.fail(j.request->name + ": max|grad − 2(c_j − z)/(B·k)| = " + format_significant(error, 3) +
-               " (|expected| up to " + format_significant(max_abs(expected), 3) + ")");
-      else { t.pass(); worst = std::max(worst, error); }
-    }
-    t.measured = "max error " + format_significant(worst, 3);
-    return t.result(std::string("codebook gradient through ") + cls + " = 2(c_j − z)/(B·k)", fix,
-                    "the loss's codebook gradient is the closed form");
-  }
-
-  ConformCheck frozen_z_q_has_no_codebook_gradient() {
-    Tally t;
-    for (const Judged& j : of(ConformCaseKind::quantizer, kVectorQuantizer)) {
-      if (int_attribute(*j.request, "z_requires_grad", 1) != 0) continue;
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
-      const at::Tensor* grad = output(*j.response, "codebook_grad_from_z_q");
-      const double size = grad ? max_abs(f64(*grad)) : 0.0;
-      if (int_attribute(*j.response, "z_q_requires_grad", 0) != 0 && size > 0)
-        t.fail(j.request->name + ": with z not requiring grad, z_q carries a codebook gradient (max " + format_significant(size, 3) + ")");
-      else t.pass();
-    }
-    return t.result("VectorQuantizer: z_q carries no codebook gradient when z requires none", 2, "z_q has no path to the codebook");
-  }
-
-  ConformCheck ste_consistency() {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::ste, kVectorQuantizer)) {
-      const at::Tensor* frozen = output(*j.response, "codebook_grad_z_frozen");
-      const at::Tensor* trainable = output(*j.response, "codebook_grad_z_trainable");
-      double error = 0;
-      if (!frozen || !trainable) t.fail(j.request->name + ": codebook gradients missing");
-      else if (!close(*frozen, *trainable, 1e-9, 1e-6, error))
-        t.fail(j.request->name + ": codebook gradient differs by " + format_significant(error, 3) + " with z frozen vs requiring grad");
-      else t.pass();
-    }
-    return t.result("VectorQuantizer: codebook gradient the same whether or not z requires grad", 2, "identical gradients");
-  }
-
-  ConformCheck codebook_loss_reaches_codebook(const char* cls, int fix) {
-    Tally t;
-    for (const Judged& j : answered(t, ConformCaseKind::quantizer, cls)) {
-      const at::Tensor* indices = output(*j.response, "indices");
-      const at::Tensor* grad = output(*j.response, "codebook_grad_from_z_q_hard");
-      if (!output(*j.response, "z_q_hard") || !grad || !indices) {
-        t.fail(j.request->name + ": no z_q_hard, so the codebook loss cannot reach the codebook");
-        continue;
-      }
-      const at::Tensor expected = scattered(j.request->dataset("h"), indices->to(at::kLong), j.request->dataset("codebook").size(0));
-      double error = 0;
-      if (!close(*grad, expected, 1e-6, 1e-5, error)) t.fail(j.request->name + ": codebook gradient through z_q_hard off by " + format_significant(error, 3));
-      else t.pass();
-    }
-    return t.result(std::string(cls) + ": the codebook loss reaches the codebook through z_q_hard", fix,
-                    "∂/∂codebook of z_q_hard·h = Σ h per codeword");
-  }
-
-  ConformCheck estimator(const char* cls, std::map<std::string, std::string>& identities) {
-    Tally t;
-    const auto estimators = known_estimators();
-    std::vector<std::string> identity_of_case;
-    for (const Judged& j : of(ConformCaseKind::quantizer, cls)) {
-      if (int_attribute(*j.request, "z_requires_grad", 0) == 0) continue;
-      if (status_of(*j.response) == "missing") { t.skip(std::string("no ") + cls + " in this implementation"); continue; }
-      if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
-      const at::Tensor* grad = output(*j.response, "grad_z");
-      const at::Tensor* indices = output(*j.response, "indices");
-      if (!grad || !indices) { t.fail(j.request->name + ": no grad_z"); continue; }
-      const at::Tensor z = f64(j.request->dataset("z")), g = f64(j.request->dataset("g"));
-      const at::Tensor q = f64(j.request->dataset("codebook")).index_select(0, indices->to(at::kLong));
-      std::string match, closest;
-      double closest_error = std::numeric_limits<double>::infinity();
-      bool defective = false;
-      for (const Estimator& e : estimators) {
-        const at::Tensor expected = e.gradient(z, q, g);
-        double error = 0;
-        if (close(*grad, expected, 1e-6, 1e-4, error)) {
-          match = e.name;
-          defective = e.defective;
-          break;
-        }
-        if (error < closest_error) { closest_error = error; closest = e.name; }
-      }
-      if (match.empty()) {
-        t.fail(j.request->name + ": grad_z matches no known estimator (closest: " + closest + ", off by " +
-               format_significant(closest_error, 3) + ")");
-        identities[cls] = "unknown";
-      } else if (defective) {
-        t.fail(j.request->name + ": grad_z matches the defective " + match);
-        identities[cls] = match;
-      } else {
-        identities[cls] = match;
-        t.pass();
-      }
-    }
-    return t.result(std::string("estimator of ") + cls, std::nullopt,
-                    identities.count(cls) ? identities[cls] : std::string("?"));
-  }
-
-  std::vector<Judged> cases_;
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------- the golden suite
@@ -677,6 +227,9 @@ const GoldenSchema& conform_golden_schema() {
        {"n", T::integer, {}, when({"dataset"})},
        {"sigma_noise", T::real, {}, when({"dataset"})},
        {"seed", T::integer, {}, when({"dataset"})},
+       {"call", T::text, {"explicit", "defaults"}, when({"dataset", "loss"})},
+       {"n_init", T::integer, {}, when({"dataset"})},
+       {"batch_size", T::integer, {}, when({"dataset"})},
        {"codebook_size", T::integer, {}, when({"legacy"})},
        {"class", T::text, {"VectorQuantizer", "RotationVectorQuantizer", "ProjectionVectorQuantizer"},
         when({"quantizer", "model", "ste"})},
@@ -732,7 +285,9 @@ std::vector<GoldenRecord> conform_golden_records(GoldenPrecision precision) {
   const at::Tensor rows = at::randperm(200, gen, at::kLong).slice(0, 0, 8);
   const at::Tensor noise = in_precision(at::randn({8, 4}, gen, at::kFloat), precision);
   const at::Tensor codebook = latents.index_select(0, rows) + 0.3 * noise;
-  const CaseInputs in = make_inputs("golden", data, 8, codebook, 13, 0.25, precision);
+  CaseInputs in = make_inputs("golden", data, 8, codebook, 13, 0.25, precision);
+  in.n_init = 50;      // < n = 200; the default 1000 is > n
+  in.batch_size = 64;  // 200 = 3·64 + 8: a short last batch
   const std::vector<const char*> classes(std::begin(kQuantizerClasses), std::end(kQuantizerClasses));
   std::vector<GoldenRecord> cases = cases_from(in, options, classes);
   // The model and STE cases guard fixes #1, #2 (VectorQuantizer) and #5 (RotationVectorQuantizer).
@@ -751,13 +306,61 @@ std::vector<GoldenRecord> conform_config_cases(const RunConfig& config) {
   const GaussianDataset data = make_dataset(config);
   const at::Tensor codebook = make_codebook(config, data);
   const int64_t B = std::min<int64_t>(std::min<int64_t>(config.batch_size, 64), config.n / 2);
-  const CaseInputs in = make_inputs("config", data, std::max<int64_t>(B, 1), codebook, config.seed + 17, config.beta);
+  CaseInputs in = make_inputs("config", data, std::max<int64_t>(B, 1), codebook, config.seed + 17, config.beta);
+  in.n_init = config.init_samples;
+  in.batch_size = std::min(config.batch_size, config.n);
   return cases_from(in, data.options(), {class_of(config.quantizer)});
 }
 
 // ---------------------------------------------------------------- the referee
-int ConformReport::count(ConformCheck::Status status) const {
-  return static_cast<int>(std::count_if(checks.begin(), checks.end(), [&](const ConformCheck& c) { return c.status == status; }));
+namespace {
+
+// The areas `options.areas` names (all when empty); throws InvalidArgument for an unknown name.
+std::vector<const conform::Area*> selected_areas(const std::vector<std::string>& names) {
+  std::vector<const conform::Area*> out;
+  for (const conform::Area& area : conform::areas())
+    if (names.empty() || std::find(names.begin(), names.end(), area.name) != names.end()) out.push_back(&area);
+  for (const std::string& name : names) {
+    const bool known = std::any_of(conform::areas().begin(), conform::areas().end(),
+                                   [&](const conform::Area& a) { return name == a.name; });
+    if (!known) {
+      std::string all;
+      for (const conform::Area& a : conform::areas()) all += (all.empty() ? "" : ", ") + std::string(a.name);
+      throw_invalid_argument(param("area"), "must be among " + all + ", got '" + name + "'");
+    }
+  }
+  return out;
+}
+
+bool wanted(const std::vector<const conform::Area*>& areas, const GoldenRecord& request) {
+  const ConformCaseKind kind = case_kind(request);
+  return std::any_of(areas.begin(), areas.end(), [&](const conform::Area* area) {
+    return std::find(area->kinds.begin(), area->kinds.end(), kind) != area->kinds.end();
+  });
+}
+
+}  // namespace
+
+int ConformReport::count(Check::Status status) const { return vqvae::count(checks, status); }
+
+std::vector<Check> ConformReport::fix_checks() const {
+  std::vector<Check> out;
+  for (const Check& c : checks)
+    if (c.fix) out.push_back(c);
+  return out;
+}
+
+std::vector<Check> ConformReport::other_checks() const {
+  std::vector<Check> out;
+  for (const Check& c : checks)
+    if (!c.fix) out.push_back(c);
+  return out;
+}
+
+std::vector<std::string> conform_area_names() {
+  std::vector<std::string> out;
+  for (const conform::Area& area : conform::areas()) out.push_back(area.name);
+  return out;
 }
 
 ConformReport run_conform(const RunConfig& config, const ConformOptions& options) {
@@ -765,13 +368,16 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
   check_config(config);
   if (options.driver.empty()) throw_invalid_argument(param("driver"), "must name a command, got ''");
   if (!(options.timeout_seconds > 0)) throw_invalid_argument(param("timeout"), "must be > 0, got " + format_significant(options.timeout_seconds));
+  const std::vector<const conform::Area*> areas = selected_areas(options.areas);
 
-  // Cases: the golden suite's (inputs and stored expectations) and the configuration's.
+  // Cases: the golden suite's (inputs and stored expectations), the areas' built-in ones and the
+  // configuration's (expectations computed by the library now), those the chosen areas read.
   std::vector<GoldenRecord> requests;
   std::map<std::string, std::map<std::string, at::Tensor>> expected;
   if (!options.goldens_file.empty()) {
     for (const std::string& name : list_golden_records(options.goldens_file)) {
       GoldenRecord golden = read_golden_record(options.goldens_file, conform_golden_schema(), name);
+      if (!wanted(areas, golden)) continue;
       GoldenRecord request = golden;
       request.datasets.clear();
       for (const auto& [dataset, tensor] : golden.datasets) {
@@ -781,7 +387,11 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
       requests.push_back(std::move(request));
     }
   }
+  for (const conform::Area* area : areas)
+    if (area->builtin_cases)
+      for (GoldenRecord& c : area->builtin_cases()) requests.push_back(std::move(c));
   for (GoldenRecord& c : conform_config_cases(config)) {
+    if (!wanted(areas, c)) continue;
     expected[c.name] = library_expectations(c);
     requests.push_back(std::move(c));
   }
@@ -825,7 +435,7 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
     throw DriverError("driver '" + options.driver + "' wrote a malformed response: " + e.what() +
                       "; stderr: " + tail_of(stderr_path, 3));
   }
-  std::vector<Judged> judged;
+  std::vector<conform::Judged> judged;
   for (const GoldenRecord& r : requests) {
     const auto found = responses.find(r.name);
     if (found == responses.end())
@@ -833,41 +443,38 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
                         "'; stderr: " + tail_of(stderr_path, 3));
     judged.push_back({&r, &found->second, expected[r.name]});
   }
-  ConformReport judged_report = Referee(std::move(judged)).judge();
-  report.checks = std::move(judged_report.checks);
-  report.estimators = std::move(judged_report.estimators);
+  const conform::Cases cases(std::move(judged));
+  conform::Verdicts verdicts;
+  for (const conform::Area* area : areas) {
+    const size_t first = verdicts.checks.size();
+    const auto area_start = Clock::now();
+    area->judge(cases, verdicts);
+    const double seconds = std::chrono::duration<double>(Clock::now() - area_start).count();
+    for (size_t i = first; i < verdicts.checks.size(); ++i) {
+      verdicts.checks[i].area = area->name;
+      verdicts.checks[i].seconds = seconds / static_cast<double>(std::max<size_t>(1, verdicts.checks.size() - first));
+    }
+  }
+  report.checks = std::move(verdicts.checks);
+  report.estimators = std::move(verdicts.estimators);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
 }
 
 std::string format_conform_table(const ConformReport& report, bool colour) {
-  const char* green = colour ? "\033[32m" : "";
-  const char* red = colour ? "\033[31m" : "";
-  const char* dim = colour ? "\033[2m" : "";
-  const char* reset = colour ? "\033[0m" : "";
-  // Names hold multi-byte symbols ("…", "−"): align on characters, not bytes.
-  const auto characters = [](const std::string& text) {
-    size_t n = 0;
-    for (unsigned char ch : text) n += (ch & 0xC0) != 0x80;
-    return n;
-  };
-  size_t width = 0;
-  for (const auto& c : report.checks) width = std::max(width, characters(c.name));
   std::ostringstream out;
   out << "conform: " << report.cases << " cases run by " << report.driver_name << " (" << report.driver_command << ")\n";
-  for (const auto& c : report.checks) {
-    const char* mark = c.status == Status::passed ? "\u2713" : c.status == Status::failed ? "\u2717" : "-";
-    const char* tint = c.status == Status::passed ? green : c.status == Status::failed ? red : dim;
-    const std::string fix = c.fix ? "fix #" + std::to_string(*c.fix) : "      ";
-    out << tint << mark << reset << " " << fix << "  " << c.name << std::string(width - characters(c.name) + 2, ' ')
-        << c.detail << "\n";
-  }
+  CheckTableStyle style;
+  style.colour = colour;
+  style.fix_column = true;
+  style.by_area = true;
+  out << format_check_rows(report.checks, style);
   out << "estimators:";
   for (const auto& [cls, identity] : report.estimators) out << " " << cls << " = " << identity << ";";
   out << "\n"
-      << (report.passed() ? green : red) << (report.passed() ? "conform: OK" : "conform: FAILED") << reset << " — "
-      << report.count(Status::passed) << " passed, " << report.count(Status::failed) << " failed, "
-      << report.count(Status::skipped) << " skipped in " << format_fixed(report.seconds, 1) << " s (driver "
+      << format_verdict("documented fixes", report.fix_checks(), colour) << "\n"
+      << format_verdict("everything else ", report.other_checks(), colour) << "\n"
+      << format_verdict("conform", report.checks, colour) << " in " << format_fixed(report.seconds, 1) << " s (driver "
       << format_fixed(report.driver_seconds, 1) << " s)\n";
   return out.str();
 }
@@ -877,24 +484,22 @@ std::string format_conform_json(const ConformReport& report) {
   j["driver"] = report.driver_command;
   j["driver_name"] = report.driver_name;
   j["cases"] = report.cases;
-  j["checks"] = nlohmann::ordered_json::array();
-  for (const auto& c : report.checks) {
-    nlohmann::ordered_json check;
-    check["name"] = c.name;
-    check["fix"] = c.fix ? nlohmann::ordered_json(*c.fix) : nlohmann::ordered_json(nullptr);
-    check["status"] = c.status == Status::passed ? "pass" : c.status == Status::failed ? "fail" : "skip";
-    check["detail"] = c.detail;
-    j["checks"].push_back(check);
-  }
+  j["checks"] = nlohmann::ordered_json::parse(format_checks_json(report.checks));
   j["estimators"] = nlohmann::ordered_json::object();
   for (const auto& [cls, identity] : report.estimators) j["estimators"][cls] = identity;
-  j["passed"] = report.count(Status::passed);
-  j["failed"] = report.count(Status::failed);
-  j["skipped"] = report.count(Status::skipped);
+  j["passed"] = report.count(Check::Status::passed);
+  j["failed"] = report.count(Check::Status::failed);
+  j["skipped"] = report.count(Check::Status::skipped);
+  j["fixes_ok"] = count(report.fix_checks(), Check::Status::failed) == 0;
+  j["others_ok"] = count(report.other_checks(), Check::Status::failed) == 0;
   j["driver_seconds"] = report.driver_seconds;
   j["seconds"] = report.seconds;
   j["ok"] = report.passed();
   return j.dump(2);
+}
+
+std::string format_conform_junit(const ConformReport& report) {
+  return format_checks_junit("conform", report.checks, report.seconds);
 }
 
 }  // namespace vqvae

@@ -1,38 +1,15 @@
-// The conformance protocol, version 1: how `vqvae conform` (the referee) asks another
+// The conformance protocol, version 2: how `vqvae conform` (the referee) asks another
 // implementation of the seed's API (through a driver) to run cases, and reads what it returned.
-// docs/conform_protocol.md is the specification a driver author reads; this is its code.
+// docs/conform_protocol.md is the specification a driver author reads (every case kind, its
+// attributes, inputs and outputs, with shapes); this is its code.
 //
 // The referee writes a request file, runs `DRIVER ... REQUEST.h5 RESPONSE.h5`, and reads the
 // response. The driver only executes: it runs each case on the implementation under test and
 // writes what came back (values, gradients, shapes as stored, what is missing); it judges
 // nothing. Both files are HDF5: one group per case under /cases, its attributes and datasets.
-//
-// Request case kinds (attribute `kind`) and what the driver computes — shapes with B batch,
-// d ambient, k latent, n codebook size; float32 unless noted:
-//   dataset    attrs d, k, n, sigma_noise, seed -> X (n, d), U_k (d, k) of GaussianDataset
-//   pca        U_k (d, k), x (B, d), z (B, k) -> encoder_weight, decoder_weight (as stored),
-//              encoded = PCAEncoder(U_k)(x), decoded = PCADecoder(U_k)(z)
-//   legacy     U_k, x, z, attr codebook_size -> the same from LinearGaussianVQVAE(d, k,
-//              codebook_size, U_k): encoder_weight, decoder_weight, encoded = encode(x),
-//              decoded = decode(z)
-//   quantizer  attr class (VectorQuantizer | RotationVectorQuantizer | ProjectionVectorQuantizer),
-//              z_requires_grad (0/1); codebook (n, k), z (B, k), g (B, k), h (B, k) -> z_q,
-//              indices (B, int64), z_q_hard; backward of sum(z_q · g): grad_z (when z requires
-//              grad) and codebook_grad_from_z_q (attr z_q_requires_grad); backward of
-//              sum(z_q_hard · h): codebook_grad_from_z_q_hard
-//   loss       x (B, d), x_recon (B, d), z, z_q, z_q_hard (B, k), attr beta -> losses (4) =
-//              total, recon, codebook, commitment of vqvae_loss; after backward of the total:
-//              grad_x_recon, grad_z, grad_z_q, grad_z_q_hard
-//   model      U_k, codebook, x, attrs class, beta -> VQVAE(PCAEncoder(U_k), class(k, n,
-//              codebook), PCADecoder(U_k))(x): x_recon, z, z_q, z_q_hard, indices (attr
-//              output_keys lists what forward returned); vqvae_loss of those outputs, backward:
-//              codebook_grad
-//   ste        U_k, codebook, z, x, attrs class, beta -> class(codebook) on z, PCADecoder(U_k) on
-//              z_q, vqvae_loss, backward, once with z not requiring grad and once requiring it:
-//              codebook_grad_z_frozen, codebook_grad_z_trainable
 // Response case: attribute status = "ok" | "missing" | "error", detail (what is missing, or the
 // exception), missing (comma-separated outputs the implementation did not return, e.g.
-// "z_q_hard"), and the outputs above as datasets.
+// "z_q_hard"), and the kind's outputs as datasets.
 #pragma once
 
 #include <vqvae/core/choices.h>
@@ -47,17 +24,39 @@
 
 namespace vqvae {
 
-inline constexpr int64_t kConformProtocolVersion = 1;
+inline constexpr int64_t kConformProtocolVersion = 2;
 inline constexpr const char* kConformProtocolName = "vqvae-conform";
 
-enum class ConformCaseKind { dataset, pca, legacy, quantizer, loss, model, ste };
-inline constexpr ChoiceTable<ConformCaseKind, 7> kConformCaseKinds{{{ConformCaseKind::dataset, "dataset"},
-                                                                   {ConformCaseKind::pca, "pca"},
-                                                                   {ConformCaseKind::legacy, "legacy"},
-                                                                   {ConformCaseKind::quantizer, "quantizer"},
-                                                                   {ConformCaseKind::loss, "loss"},
-                                                                   {ConformCaseKind::model, "model"},
-                                                                   {ConformCaseKind::ste, "ste"}}};
+enum class ConformCaseKind { dataset, pca, legacy, quantizer, loss, model, ste, init, metrics, train, evaluate, modules };
+inline constexpr ChoiceTable<ConformCaseKind, 12> kConformCaseKinds{{{ConformCaseKind::dataset, "dataset"},
+                                                                    {ConformCaseKind::pca, "pca"},
+                                                                    {ConformCaseKind::legacy, "legacy"},
+                                                                    {ConformCaseKind::quantizer, "quantizer"},
+                                                                    {ConformCaseKind::loss, "loss"},
+                                                                    {ConformCaseKind::model, "model"},
+                                                                    {ConformCaseKind::ste, "ste"},
+                                                                    {ConformCaseKind::init, "init"},
+                                                                    {ConformCaseKind::metrics, "metrics"},
+                                                                    {ConformCaseKind::train, "train"},
+                                                                    {ConformCaseKind::evaluate, "evaluate"},
+                                                                    {ConformCaseKind::modules, "modules"}}};
+
+/// The modules of a `modules` case (one (4, 2) int64 output each) and the states each is seen in.
+inline constexpr const char* kTrainableModules[] = {"LearnedLinearEncoder", "LearnedLinearDecoder", "PCAEncoder",
+                                                    "PCADecoder", "VectorQuantizer"};
+inline constexpr const char* kModuleStates[] = {"constructed", "after freeze()", "after unfreeze()", "trainable=False",
+                                                "trainable=True"};
+
+/// The functions an `init` case calls (attribute `function`).
+inline constexpr const char* kInitFunctions[] = {"uniform_init",     "random_normal_init", "compute_rd_variance",
+                                                 "rd_gaussian_init", "kmeans_init",        "quantizer_default",
+                                                 "legacy_init"};
+
+/// The keys of MetricsTracker's three methods, in the seed's order (`metrics` and `evaluate`).
+inline constexpr const char* kMetricKeys[] = {"perplexity",          "dead_codes",         "min_usage",
+                                              "max_usage",           "usage_std",          "usage_entropy",
+                                              "quantization_error",  "quant_error_per_dim", "codebook_mean_norm",
+                                              "codebook_std_norm",   "codebook_mean_distance"};
 
 /// The seed's quantizer classes, by the names a driver looks up.
 inline constexpr const char* kQuantizerClasses[] = {"VectorQuantizer", "RotationVectorQuantizer",

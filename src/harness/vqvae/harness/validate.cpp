@@ -5,6 +5,7 @@
 #include <vqvae/core/runtime.h>
 #include <vqvae/evaluation/metrics.h>
 #include <vqvae/harness/goldens.h>
+#include <vqvae/harness/references.h>
 #include <vqvae/models/legacy.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/resources.h>
@@ -23,7 +24,7 @@
 namespace vqvae {
 namespace {
 
-using Status = CheckResult::Status;
+using Status = Check::Status;
 
 std::string fmt(double value) { return format_significant(value, 4); }
 
@@ -38,8 +39,8 @@ struct Context {
   const ValidationOptions& options;
 };
 
-CheckResult check_shapes(Context& c) {
-  CheckResult r;
+Check check_shapes(Context& c) {
+  Check r;
   const int64_t B = c.x.size(0), d = c.config.d, k = c.config.k;
   const VQVAEOutput out = c.model(c.x);
   std::ostringstream bad;
@@ -61,8 +62,8 @@ CheckResult check_shapes(Context& c) {
   return r;
 }
 
-CheckResult check_hard_quantization(Context& c) {
-  CheckResult r;
+Check check_hard_quantization(Context& c) {
+  Check r;
   const VQVAEOutput out = c.model(c.x);
   if (!out.z_q_hard.defined()) {
     r.status = Status::failed;
@@ -84,17 +85,15 @@ CheckResult check_hard_quantization(Context& c) {
   return r;
 }
 
-CheckResult check_nearest_codeword(Context& c) {
-  CheckResult r;
+Check check_nearest_codeword(Context& c) {
+  Check r;
   const VQVAEOutput out = c.model(c.x);
-  const at::Tensor z = out.z.detach().to(at::kDouble);
-  const at::Tensor codebook = c.model->quantizer()->codebook.detach().to(at::kDouble);
-  const at::Tensor distances = (z.unsqueeze(1) - codebook.unsqueeze(0)).pow(2).sum(2);  // (B, n)
-  const at::Tensor best = std::get<0>(distances.min(1));
-  const at::Tensor chosen = distances.gather(1, out.indices.unsqueeze(1)).squeeze(1);
+  const at::Tensor z = out.z.detach();
+  const at::Tensor codebook = c.model->quantizer()->codebook.detach();
   // Float32 search vs float64 reference: equal up to rounding of the squared distances.
-  const at::Tensor excess = chosen - best;
-  const double tolerance = 1e-5 * std::max(1.0, best.max().item<double>());
+  const at::Tensor excess = excess_squared_distance(z, codebook, out.indices);
+  const at::Tensor nearest = std::get<0>(squared_distances_reference(z, codebook).min(1));
+  const double tolerance = 1e-5 * std::max(1.0, nearest.max().item<double>());
   const int64_t wrong = (excess > tolerance).sum().item<int64_t>();
   r.numbers = {{"rows_not_nearest", static_cast<double>(wrong)}, {"max_excess_distance", max_abs(excess)}};
   r.status = wrong == 0 ? Status::passed : Status::failed;
@@ -103,8 +102,8 @@ CheckResult check_nearest_codeword(Context& c) {
   return r;
 }
 
-CheckResult check_codebook_gradient(Context& c) {
-  CheckResult r;
+Check check_codebook_gradient(Context& c) {
+  Check r;
   c.model->zero_grad();
   const VQVAEOutput out = c.model(c.x);
   const LossOutput loss = vqvae_loss(c.x, out.x_recon, out.z, out.z_q, out.z_q_hard, c.config.beta);
@@ -113,11 +112,7 @@ CheckResult check_codebook_gradient(Context& c) {
   at::Tensor grad = codebook.grad();
   if (!grad.defined()) grad = at::zeros_like(codebook);
   // ∂L/∂c_j = Σ_{i: idx_i = j} 2(c_j − z_i)/(B·k): only the codebook term reaches the codebook.
-  const int64_t B = c.x.size(0), k = c.config.k;
-  const at::Tensor z = out.z.detach().to(at::kDouble);
-  const at::Tensor cb = codebook.detach().to(at::kDouble);
-  const at::Tensor per_row = 2.0 * (cb.index_select(0, out.indices) - z) / static_cast<double>(B * k);
-  const at::Tensor expected = at::zeros_like(cb).index_add_(0, out.indices, per_row);
+  const at::Tensor expected = codebook_loss_gradient(out.z, codebook, out.indices);
   const double error = max_abs(grad.to(at::kDouble) - expected);
   const double tolerance = 1e-4 * std::max(max_abs(expected), 1e-6);
   r.numbers = {{"max_abs_error", error}, {"max_abs_expected", max_abs(expected)}};
@@ -142,8 +137,8 @@ std::vector<at::Tensor> gradients_through_quantizer(Context& c, const at::Tensor
   return grads;
 }
 
-CheckResult check_ste_consistency(Context& c) {
-  CheckResult r;
+Check check_ste_consistency(Context& c) {
+  Check r;
   const at::Tensor z = c.model->encode(c.x).detach();
   const at::Tensor z_grad = z.clone().requires_grad_();
   const double value_diff = max_abs(c.model->quantize(z).z_q - c.model->quantize(z_grad).z_q);
@@ -170,8 +165,8 @@ bool has_trainable(const std::vector<at::Tensor>& parameters) {
   return false;
 }
 
-CheckResult check_gradient_routing(Context& c) {
-  CheckResult r;
+Check check_gradient_routing(Context& c) {
+  Check r;
   const auto encoder = c.model->encoder()->parameters();
   const auto codebook = c.model->quantizer()->parameters();
   const auto decoder = c.model->decoder()->parameters();
@@ -212,8 +207,8 @@ CheckResult check_gradient_routing(Context& c) {
   return r;
 }
 
-CheckResult check_pca_projection(Context& c) {
-  CheckResult r;
+Check check_pca_projection(Context& c) {
+  Check r;
   if (c.config.encoder.kind != ModuleKind::pca && c.config.decoder.kind != ModuleKind::pca) {
     r.status = Status::skipped;
     r.detail = "no PCA encoder or decoder";
@@ -245,8 +240,8 @@ CheckResult check_pca_projection(Context& c) {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-CheckResult check_legacy_agreement(Context& c) {
-  CheckResult r;
+Check check_legacy_agreement(Context& c) {
+  Check r;
   if (c.config.encoder.kind != ModuleKind::pca || c.config.decoder.kind != ModuleKind::pca || c.config.quantizer != QuantizerKind::vq) {
     r.status = Status::skipped;
     r.detail = "only for PCA encoder + vq + PCA decoder";
@@ -270,9 +265,9 @@ CheckResult check_legacy_agreement(Context& c) {
 }
 #pragma GCC diagnostic pop
 
-CheckResult check_golden_fixtures(Context& c) {
+Check check_golden_fixtures(Context& c) {
   const ValidationOptions& options = c.options;
-  CheckResult r;
+  Check r;
   if (options.fixtures_file.empty()) {
     r.status = Status::skipped;
     r.detail = "no golden file given (--fixtures-file)";
@@ -291,11 +286,11 @@ CheckResult check_golden_fixtures(Context& c) {
   return r;
 }
 
-CheckResult check_training_run(Context& c) {
+Check check_training_run(Context& c) {
   const RunConfig& config = c.config;
   const GaussianDataset& dataset = c.dataset;
   const ValidationOptions& options = c.options;
-  CheckResult r;
+  Check r;
   VQVAE model = options.factory(config, dataset);
   Trainer trainer(model, TrainerOptions().optimizer(config.optimizer).lr(config.lr));
   at::Generator gen = make_generator(config.seed + 3);
@@ -328,8 +323,8 @@ CheckResult check_training_run(Context& c) {
 
 // More codewords than samples: legal, but at least codebook_size − n codewords can never be any
 // sample's nearest, so they are dead whatever the training does.
-CheckResult check_codewords_vs_samples(Context& c) {
-  CheckResult r;
+Check check_codewords_vs_samples(Context& c) {
+  Check r;
   const int64_t codewords = c.config.codebook_size, samples = c.config.n;
   const int64_t dead = dead_by_construction(c.config);
   r.numbers = {{"codebook_size", static_cast<double>(codewords)}, {"samples", static_cast<double>(samples)},
@@ -345,7 +340,7 @@ CheckResult check_codewords_vs_samples(Context& c) {
 // The checks, in report order: each name is written here once.
 struct CheckDefinition {
   const char* name;
-  CheckResult (*run)(Context&);
+  Check (*run)(Context&);
 };
 constexpr CheckDefinition kChecks[] = {
     {"codewords vs samples", check_codewords_vs_samples},
@@ -362,13 +357,13 @@ constexpr CheckDefinition kChecks[] = {
 };
 
 // Runs one check, timed; a check that throws is a failure with the exception's first line.
-CheckResult run_check(const CheckDefinition& check, Context& c) {
+Check run_check(const CheckDefinition& check, Context& c) {
   const auto start = std::chrono::steady_clock::now();
-  CheckResult r;
+  Check r;
   try {
     r = check.run(c);
   } catch (const std::exception& e) {
-    r = CheckResult();
+    r = Check();
     r.status = Status::failed;
     std::string message = e.what();
     r.detail = "threw: " + message.substr(0, message.find('\n'));
@@ -379,12 +374,6 @@ CheckResult run_check(const CheckDefinition& check, Context& c) {
 }
 
 }  // namespace
-
-int ValidationReport::count(CheckResult::Status status) const {
-  int n = 0;
-  for (const auto& c : checks) n += c.status == status ? 1 : 0;
-  return n;
-}
 
 ValidationReport run_validation(const RunConfig& config, const ValidationOptions& options_in) {
   check_config(config);
@@ -402,42 +391,17 @@ ValidationReport run_validation(const RunConfig& config, const ValidationOptions
 }
 
 std::string format_report_table(const ValidationReport& report, bool colour) {
-  size_t width = 0;
-  for (const auto& c : report.checks) width = std::max(width, c.name.size());
-  const char* green = colour ? "\033[32m" : "";
-  const char* red = colour ? "\033[31m" : "";
-  const char* dim = colour ? "\033[2m" : "";
-  const char* reset = colour ? "\033[0m" : "";
-  std::ostringstream out;
-  for (const auto& c : report.checks) {
-    const char* mark = c.status == Status::passed ? "\u2713" : c.status == Status::failed ? "\u2717" : "-";
-    const char* tint = c.status == Status::passed ? green : c.status == Status::failed ? red : dim;
-    const std::string time = format_fixed(c.seconds, 2) + " s";
-    out << tint << mark << reset << " " << c.name << std::string(width - c.name.size() + 2, ' ')
-        << std::string(7 - std::min<size_t>(7, time.size()), ' ') << time << "  " << c.detail << "\n";
-  }
-  out << (report.passed() ? green : red) << (report.passed() ? "validate: OK" : "validate: FAILED")
-      << reset << " — " << report.count(Status::passed) << " passed, "
-      << report.count(Status::failed) << " failed, " << report.count(Status::skipped)
-      << " skipped in " << format_fixed(report.seconds, 1) << " s\n";
-  return out.str();
+  CheckTableStyle style;
+  style.colour = colour;
+  style.seconds_column = true;
+  return format_check_rows(report.checks, style) + format_verdict("validate", report.checks, colour) + " in " +
+         format_fixed(report.seconds, 1) + " s\n";
 }
 
 std::string format_report_json(const ValidationReport& report) {
   nlohmann::ordered_json j;
   j["config"] = nlohmann::ordered_json::parse(config_to_json(report.config));
-  j["checks"] = nlohmann::ordered_json::array();
-  for (const auto& c : report.checks) {
-    nlohmann::ordered_json check;
-    check["name"] = c.name;
-    check["status"] = c.status == Status::passed ? "passed" : c.status == Status::failed ? "failed" : "skipped";
-    check["detail"] = c.detail;
-    check["seconds"] = c.seconds;
-    nlohmann::ordered_json numbers = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : c.numbers) numbers[key] = value;
-    check["numbers"] = numbers;
-    j["checks"].push_back(check);
-  }
+  j["checks"] = nlohmann::ordered_json::parse(format_checks_json(report.checks));
   j["passed"] = report.count(Status::passed);
   j["failed"] = report.count(Status::failed);
   j["skipped"] = report.count(Status::skipped);

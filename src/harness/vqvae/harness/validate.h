@@ -3,6 +3,7 @@
 #pragma once
 
 #include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/harness/check_report.h>
 #include <vqvae/models/vqvae.h>
 #include <vqvae/study/run_config.h>
 
@@ -14,21 +15,12 @@
 
 namespace vqvae {
 
-struct CheckResult {
-  enum class Status { passed, failed, skipped };
-  std::string name;
-  Status status = Status::passed;
-  std::string detail;                                   ///< one line: measured vs expected
-  std::vector<std::pair<std::string, double>> numbers;  ///< the measured numbers, for --json
-  double seconds = 0;
-};
-
 struct ValidationReport {
   RunConfig config;
-  std::vector<CheckResult> checks;
+  std::vector<Check> checks;  ///< check_report.h's verdicts, timed, no area
   double seconds = 0;
-  int count(CheckResult::Status status) const;
-  bool passed() const { return count(CheckResult::Status::failed) == 0; }
+  int count(Check::Status status) const { return vqvae::count(checks, status); }
+  bool passed() const { return count(Check::Status::failed) == 0; }
 };
 
 /// Builds the model under test; build_model by default. Tests pass broken models through it to

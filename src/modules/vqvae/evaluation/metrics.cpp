@@ -32,7 +32,7 @@ CodebookUsage codebook_usage(const at::Tensor& indices, int64_t codebook_size) {
   out.entropy = -at::where(p > 0, p * p.log(), at::zeros_like(p)).sum().item<double>();
   out.perplexity = std::exp(out.entropy);
   out.dead_codes = (p < 1e-4).sum().item<int64_t>();
-  out.min_usage = p.min().item<double>();
+  out.min_usage = p.masked_select(p > 0).min().item<double>();  // over the codewords in use, as the baseline
   out.max_usage = p.max().item<double>();
   out.std_usage = codebook_size > 1 ? p.std().item<double>() : 0.0;
   return out;

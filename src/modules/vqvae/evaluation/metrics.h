@@ -15,7 +15,7 @@ struct CodebookUsage {
   double entropy = 0;    ///< −Σ p log p, nats (0 log 0 = 0)
   double perplexity = 0; ///< exp(entropy): the effective number of codewords in use
   int64_t dead_codes = 0;///< codewords with usage < 1e-4
-  double min_usage = 0;
+  double min_usage = 0; ///< over the codewords in use (usage > 0), as the baseline defines it
   double max_usage = 0;
   double std_usage = 0;  ///< unbiased standard deviation of usage over the n codewords
 };

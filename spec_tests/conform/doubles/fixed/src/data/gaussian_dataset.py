@@ -4,8 +4,13 @@ Draw order and arithmetic follow DESIGN.md "The semantics" exactly, so that with
 LibTorch the tensors equal the C++ library's bit for bit, provided BLAS runs one thread, as
 `vqvae --threads 1` does (Debian's OpenBLAS otherwise splits Xc^T Xc and eigh over threads and
 rounds differently; see check_doubles.use_one_thread). All tensors are float32.
+
+The data pipeline: get_initialization_batch(n_init=1000) = X[:min(n_init, N)] @ U_k, and
+get_dataloader(batch_size=64, shuffle=True), a DataLoader over TensorDataset(X, Y) whose batches
+are (x, y) pairs (its shuffle draws from the global torch generator, as any DataLoader does).
 """
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 
 class GaussianDataset:
@@ -39,11 +44,16 @@ class GaussianDataset:
         self.Sigma_z = self.U_k.T @ self.Sigma_X @ self.U_k  # (k, k)
         self.sigma_z_squared = torch.diag(self.Sigma_z).mean().item()
         self.signal_variance = torch.diag(self.A @ self.Sigma_y @ self.A.T).mean().item()
-        self.snr = self.signal_variance / (sigma_noise ** 2 + 1e-10)
+        self.noise_variance = sigma_noise ** 2
+        self.snr = self.signal_variance / (self.noise_variance + 1e-10)
 
-    def get_initialization_batch(self, n):
-        """(min(n, n_samples), k): the first rows of X projected on U_k."""
-        return self.X[:min(n, self.n_samples)] @ self.U_k
+    def get_initialization_batch(self, n_init=1000):
+        """(min(n_init, n_samples), k): the first rows of X projected on U_k."""
+        return self.X[:min(n_init, self.n_samples)] @ self.U_k
+
+    def get_dataloader(self, batch_size=64, shuffle=True):
+        """A DataLoader over (X, Y): batches are (x (B, d), y (B, k)) pairs; the last one short."""
+        return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, shuffle=shuffle)
 
     def __len__(self):
         return self.n_samples

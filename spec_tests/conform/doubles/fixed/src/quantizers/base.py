@@ -1,12 +1,15 @@
-"""Mirrors seed src/quantizers/base.py: parameter `codebook` (n, k), trainable, freeze/unfreeze."""
-import torch
+"""Mirrors seed src/quantizers/base.py: parameter `codebook` (n, k), trainable, freeze/unfreeze.
+
+BaseQuantizer(dim, codebook_size, trainable=True, init_codebook=None): without init_codebook the
+codebook is uniform_init(codebook_size, dim) (from the global torch generator).
+"""
 from torch import nn
 
 from ..initialization import uniform_init
 
 
 class BaseQuantizer(nn.Module):
-    def __init__(self, dim, codebook_size, init_codebook=None):
+    def __init__(self, dim, codebook_size, trainable=True, init_codebook=None):
         super().__init__()
         self.dim = dim
         self.codebook_size = codebook_size
@@ -17,6 +20,12 @@ class BaseQuantizer(nn.Module):
                              f"got {tuple(init_codebook.shape)}")
         self.codebook = nn.Parameter(init_codebook.detach().clone().float())
         self.trainable = True
+        if not trainable:
+            self.freeze()
+
+    def get_codebook(self):
+        """The codebook (n, k), detached (a copy)."""
+        return self.codebook.detach().clone()
 
     def freeze(self):
         self.codebook.requires_grad_(False)

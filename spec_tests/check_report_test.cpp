@@ -1,0 +1,152 @@
+// The verdicts both `vqvae validate` and `vqvae conform` report (harness/check_report.h): the
+// table grouped by area, the two verdicts, JSON statuses, JUnit XML; and the float64 references
+// the checks judge against (harness/references.h), on examples computed by hand.
+#include "test_support.h"
+
+#include <vqvae/harness/check_report.h>
+#include <vqvae/harness/conform_referee.h>
+#include <vqvae/harness/references.h>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace vqvae {
+namespace {
+
+std::vector<Check> three_checks() {
+  Check a;
+  a.name = "first";
+  a.area = "data";
+  a.detail = "ok";
+  Check b;
+  b.name = "second <&>";
+  b.area = "loss";
+  b.fix = 1;
+  b.status = Check::Status::failed;
+  b.detail = "recon = 2 \"quoted\", expected 1 & more";
+  Check c;
+  c.name = "third";
+  c.area = "data";
+  c.status = Check::Status::skipped;
+  c.detail = "no kmeans_init in this implementation";
+  return {a, b, c};
+}
+
+TEST(CheckReport, RowsGroupByAreaWithCountsAndFixes) {
+  CheckTableStyle style;
+  style.fix_column = true;
+  style.by_area = true;
+  const std::string table = format_check_rows(three_checks(), style);
+  // data's two checks under one heading (first appearance order), then loss.
+  const size_t data = table.find("data  1 passed, 0 failed, 1 skipped\n");
+  const size_t loss = table.find("loss  0 passed, 1 failed, 0 skipped\n");
+  ASSERT_NE(data, std::string::npos) << table;
+  ASSERT_NE(loss, std::string::npos) << table;
+  EXPECT_LT(data, table.find("third")) << table;
+  EXPECT_LT(table.find("third"), loss) << table;
+  EXPECT_NE(table.find("\u2717 fix #1  second"), std::string::npos) << table;
+  EXPECT_NE(table.find("- " + std::string(6, ' ') + "  third"), std::string::npos) << table;
+}
+
+TEST(CheckReport, VerdictSaysFailedWhenOneFailedAndCountsSkipsApart) {
+  std::vector<Check> checks = three_checks();
+  EXPECT_EQ(format_verdict("conform", checks, false), "conform: FAILED — 1 passed, 1 failed, 1 skipped");
+  checks.erase(checks.begin() + 1);
+  EXPECT_EQ(format_verdict("conform", checks, false), "conform: OK — 1 passed, 0 failed, 1 skipped");
+}
+
+TEST(CheckReport, JsonSpellsStatusesInFull) {
+  const auto json = nlohmann::json::parse(format_checks_json(three_checks()));
+  ASSERT_EQ(json.size(), 3u);
+  EXPECT_EQ(json[0]["status"], "passed");
+  EXPECT_EQ(json[1]["status"], "failed");
+  EXPECT_EQ(json[2]["status"], "skipped");
+  EXPECT_EQ(json[1]["fix"], 1);
+  EXPECT_TRUE(json[0]["fix"].is_null());
+  EXPECT_EQ(json[1]["area"], "loss");
+}
+
+TEST(CheckReport, JunitHasOneTestcasePerCheckEscapedWithFailureAndSkip) {
+  const std::string xml = format_checks_junit("conform", three_checks(), 1.5);
+  EXPECT_NE(xml.find("<testsuite name=\"conform\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"1.500\">"),
+            std::string::npos) << xml;
+  EXPECT_NE(xml.find("classname=\"conform.loss\" name=\"fix #1: second &lt;&amp;&gt;\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<failure message=\"recon = 2 &quot;quoted&quot;, expected 1 &amp; more\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<skipped message=\"no kmeans_init in this implementation\"/>"), std::string::npos) << xml;
+  size_t testcases = 0;
+  for (size_t at = xml.find("<testcase "); at != std::string::npos; at = xml.find("<testcase ", at + 1)) ++testcases;
+  EXPECT_EQ(testcases, 3u);
+  EXPECT_EQ(xml.find('"' + std::string("second <")), std::string::npos);  // nothing unescaped
+}
+
+// ------------------------------------------------------------------ references.h by hand
+
+// Codewords (0,0), (3,4), (0,0): norms 0, 5, 0 -> mean 5/3, unbiased std sqrt(((5/3)² + (10/3)² +
+// (5/3)²)/2) = 5/√3; pairs (0,1) 5, (0,2) 0, (1,2) 5 -> mean 10/3 (the baseline's "distance > 0"
+// filter would give 5: the duplicate's pair counts).
+TEST(MetricsReference, CodebookStatsCountDuplicatedPairs) {
+  MetricsReference r;
+  codebook_stats_reference(torch::tensor({{0.0, 0.0}, {3.0, 4.0}, {0.0, 0.0}}), r);
+  EXPECT_NEAR(r.codebook_mean_norm, 5.0 / 3.0, 1e-12);
+  EXPECT_NEAR(r.codebook_std_norm, 5.0 / std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(r.codebook_mean_distance, 10.0 / 3.0, 1e-12);
+}
+
+// indices (0, 0, 1, 3) of n = 4: usage (1/2, 1/4, 0, 1/4); entropy −Σ p ln(p + 1e-10); min usage
+// over the used codes 1/4; one dead code.
+TEST(MetricsReference, UtilizationByHand) {
+  MetricsReference r;
+  utilization_reference(torch::tensor({0, 0, 1, 3}, torch::kLong), 4, r);
+  const double entropy = -(0.5 * std::log(0.5 + 1e-10) + 2 * 0.25 * std::log(0.25 + 1e-10) + 0.0);
+  EXPECT_NEAR(r.usage_entropy, entropy, 1e-15);
+  EXPECT_NEAR(r.perplexity, std::exp(entropy), 1e-12);
+  EXPECT_EQ(r.dead_codes, 1);
+  EXPECT_DOUBLE_EQ(r.min_usage, 0.25);
+  EXPECT_DOUBLE_EQ(r.max_usage, 0.5);
+  EXPECT_NEAR(r.usage_std, std::sqrt(0.125 / 3), 1e-12);
+}
+
+// A code used once among 20,001 has usage 5.0e-5 < 1e-4: dead, though used; its usage is the min.
+TEST(MetricsReference, ACodeUsedOnceAmongManyIsDeadAndTheMinimum) {
+  torch::Tensor indices = torch::ones({20001}, torch::kLong);
+  indices[7] = 0;
+  MetricsReference r;
+  utilization_reference(indices, 2, r);
+  EXPECT_EQ(r.dead_codes, 1);
+  EXPECT_DOUBLE_EQ(r.min_usage, 1.0 / 20001);
+}
+
+// z rows (0,0), (1,1); codewords (0,1), (2,2): squared distances (1, 8), (1, 2): nearest 0 and 0;
+// choosing 1 for row 1 is 1 farther. Codebook gradient of mse(sg z, c[idx]) with B·k = 4: row 0
+// gives 2((0,1) − (0,0))/4, row 1 2((0,1) − (1,1))/4, both to codeword 0: (−0.5, 0.5); codeword 1: 0.
+TEST(References, NearestExcessAndCodebookGradientByHand) {
+  const torch::Tensor z = torch::tensor({{0.0, 0.0}, {1.0, 1.0}});
+  const torch::Tensor c = torch::tensor({{0.0, 1.0}, {2.0, 2.0}});
+  EXPECT_TRUE(torch::equal(nearest_codeword_reference(z, c), torch::tensor({0, 0}, torch::kLong)));
+  EXPECT_TENSOR_NEAR(excess_squared_distance(z, c, torch::tensor({0, 1}, torch::kLong)),
+                     torch::tensor({0.0, 1.0}, torch::kDouble), 1e-15);
+  EXPECT_TENSOR_NEAR(codebook_loss_gradient(z, c, torch::tensor({0, 0}, torch::kLong)),
+                     torch::tensor({{-0.5, 0.5}, {0.0, 0.0}}, torch::kDouble), 1e-15);
+}
+
+// The referee never clamps a driver's indices into range: out of range, not integers or of another
+// shape is a failure that says so.
+TEST(ConformReferee, IndicesOutOfRangeAreAFailureNotClamped) {
+  const torch::Tensor good = torch::tensor({0, 7, 3}, torch::kLong);
+  EXPECT_EQ(conform::bad_indices(&good, 3, 8), "");
+  const torch::Tensor high = torch::tensor({0, 8, 3}, torch::kLong);
+  EXPECT_EQ(conform::bad_indices(&high, 3, 8), "indices range over [0, 8], outside the codebook's [0, 7]");
+  const torch::Tensor negative = torch::tensor({-1, 2, 3}, torch::kLong);
+  EXPECT_NE(conform::bad_indices(&negative, 3, 8).find("outside"), std::string::npos);
+  const torch::Tensor fractional = torch::tensor({0.0, 1.5, 2.0});
+  EXPECT_EQ(conform::bad_indices(&fractional, 3, 8), "indices are not integers");
+  EXPECT_EQ(conform::bad_indices(&good, 4, 8), "indices (3), expected (B) = (4)");
+  EXPECT_EQ(conform::bad_indices(nullptr, 3, 8), "no indices");
+}
+
+}  // namespace
+}  // namespace vqvae

@@ -1,0 +1,5 @@
+"""Mirrors seed src/evaluation/__init__.py (without the seed's plotting module, which imports
+matplotlib and pandas: the double keeps `import src.evaluation` fast)."""
+from .metrics import MetricsTracker
+
+__all__ = ["MetricsTracker"]
