@@ -8,13 +8,18 @@
 include_guard(GLOBAL)
 
 
-# add_vqvae_test(<executable> <labels> FILES <sources...> [LIBRARIES <libs...>])
+# add_vqvae_test(<executable> <labels> [SEPARATE_FILES] FILES <sources...> [LIBRARIES <libs...>])
+# The files are compiled in unity batches (VQVAE_UNITY_BUILD) unless SEPARATE_FILES: for test
+# files meant to read alone, each with its own helpers of the same names (the five fix files).
 function(add_vqvae_test name labels)
-  cmake_parse_arguments(ARG "" "" "FILES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "SEPARATE_FILES" "" "FILES;LIBRARIES" ${ARGN})
   add_executable(${name} ${ARG_FILES})
   target_link_libraries(${name} PRIVATE vqvae_test_support ${ARG_LIBRARIES} GTest::gtest_main)
   target_compile_options(${name} PRIVATE -Wall -Wextra)
   target_precompile_headers(${name} REUSE_FROM vqvae_core)
+  if(NOT ARG_SEPARATE_FILES)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ${VQVAE_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE ${VQVAE_UNITY_BATCH_SIZE})
+  endif()
   foreach(file IN LISTS ARG_FILES)
     # The suites are read here, at configure time: re-configure when the file changes, or a new
     # suite in an existing file would compile and silently never run.

@@ -45,7 +45,7 @@ inline ::testing::Environment* const kSingleThreaded =
 // ------------------------------------------------------------------ integers and seeds
 /// An integer in [lo, hi] (both inclusive). RapidCheck's inRange grows with the test size
 /// (small early, full range late); one case in ten takes an endpoint, so that the bounds of the
-/// issue's ranges (B 1..256, k 1..64, n 1..1024) are reached.
+/// ranges the properties promise (B 1..256, k 1..64, n 1..1024) are reached.
 inline rc::Gen<int64_t> gen_int(int64_t lo, int64_t hi) {
   if (lo == hi) return rc::gen::just(lo);
   return rc::gen::weightedOneOf<int64_t>(

@@ -1,4 +1,4 @@
-// Gradient routing (DESIGN.md's table) as a property over random models: learned and PCA
+// Gradient routing (docs/design.md's table) as a property over random models: learned and PCA
 // encoders and decoders, each frozen or trainable, any of the three quantizers, codebook frozen
 // or trainable.
 //
@@ -68,7 +68,7 @@ std::string module_of(const std::string& name) { return name.substr(0, name.find
 
 }  // namespace
 
-// Every loss term's gradient reaches exactly the parameters DESIGN.md's table names, and is
+// Every loss term's gradient reaches exactly the parameters docs/design.md's table names, and is
 // exactly zero (or absent) everywhere else; frozen modules hold no parameter that requires grad.
 RC_GTEST_PROP(GradientRoutingProperty, EachLossTermReachesExactlyTheTablesParameters, ()) {
   const ModelCase m = *gen_model_case();
@@ -105,8 +105,8 @@ RC_GTEST_PROP(GradientRoutingProperty, EachLossTermReachesExactlyTheTablesParame
   }
 }
 
-// The codebook term's gradient is DESIGN.md's closed form: 2(c_j − z_i)/(B·k) summed over the z_i
-// assigned to c_j (the derivative of mean((c_idx − sg z)²)); unassigned rows get exactly 0.
+// The codebook term's gradient is docs/design.md's closed form: 2(c_j − z_i)/(B·k) summed over
+// the z_i assigned to c_j (the derivative of mean((c_idx − sg z)²)); unassigned rows get exactly 0.
 RC_GTEST_PROP(GradientRoutingProperty, CodebookGradientIsTheKMeansStep, ()) {
   ModelCase m = *gen_model_case();
   m.quantizer_trainable = true;

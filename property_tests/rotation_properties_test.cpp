@@ -1,7 +1,7 @@
 // Gradient estimators of RotationVectorQuantizer (the rotation trick, Fifty et al. 2024) and
 // ProjectionVectorQuantizer (src/quantizers/rotation_vq.h, projection_vq.h), in float64.
 //
-// The reference rotation is built here, independently of the library, from DESIGN.md's
+// The reference rotation is built here, independently of the library, from docs/design.md's
 // formula: ê = z/‖z‖, q̂ = q/‖q‖, r = (ê + q̂)/‖ê + q̂‖, R = I − 2rrᵀ + 2q̂êᵀ, λ = ‖q‖/‖z‖.
 // Tolerances are relative to the row's scale: these are float64 identities that hold up to a
 // few roundings (1e-10 leaves room for k = 64 terms of a dot product and a division).

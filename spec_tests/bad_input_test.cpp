@@ -1,5 +1,5 @@
-// Bad input (issue 9): the library's answer to each row of README's "Bad input" table that no
-// other spec test covers. Each check compares the whole one-line message, so the README quotes
+// Bad input: the library's answer to each row of docs/reliability.md's "Bad input" table that no
+// other spec test covers. Each check compares the whole one-line message, so the docs quote
 // what the code says; CLI rows are ctest entries cli.bad_input.* in CMakeLists.txt.
 #include "test_support.h"
 
@@ -9,7 +9,7 @@
 #include <vqvae/encoders/linear.h>
 #include <vqvae/io/hdf5_file.h>
 #include <vqvae/models/vqvae.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 #include <vqvae/quantizers/vq.h>
 #include <vqvae/study/run_config.h>
 

@@ -52,7 +52,10 @@ TEST(DistortionRate, ReverseWaterFillingByHand) {
   EXPECT_NEAR(gaussian_distortion_rate({16, 1}, 1), 5.0, 1e-12);
   EXPECT_NEAR(gaussian_distortion_rate(std::vector<double>(8, 2.5), 8), 8 * 2.5 * std::pow(2.0, -2.0), 1e-12);
   EXPECT_NEAR(gaussian_distortion_rate({3, 2, 1}, 0), 6.0, 1e-12);
-  EXPECT_NEAR(gaussian_distortion_rate({3, 0, 1}, 1), std::sqrt(3.0 / 4.0 * 1) * 0 + gaussian_distortion_rate({3, 1}, 1), 1e-12);
+  // A zero-variance component costs no rate and adds no distortion: {3, 0, 1} at R = 1 is {3, 1}
+  // with both components above the water, ½log2(3/θ) + ½log2(1/θ) = 1 ⇒ θ = √3/2, D = 2θ = √3.
+  EXPECT_NEAR(reverse_water_level({3, 0, 1}, 1), std::sqrt(3.0) / 2, 1e-12);
+  EXPECT_NEAR(gaussian_distortion_rate({3, 0, 1}, 1), std::sqrt(3.0), 1e-12);
   // The rate spent equals R at the computed level.
   const std::vector<double> lambda = {30.1, 17.6, 10.4, 5.0, 2.0, 1.0, 0.5, 0.1};
   const double theta = reverse_water_level(lambda, 8.0);

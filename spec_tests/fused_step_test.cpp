@@ -1,4 +1,4 @@
-// The fused training step (issue 8, training/fused_step.{h,cpp}) against the autograd path it
+// The fused training step (training/fused_step.{h,cpp}) against the autograd path it
 // replaces: for every supported model (3 quantizers × encoder PCA frozen / PCA trainable /
 // learned × decoder PCA / learned × Adam / SGD with momentum, plus biases and d = k = 1), 20
 // steps from identical models on identical batches give the same parameters, gradients,

@@ -1,9 +1,9 @@
-// Golden regression (issue 5): fixtures/pca_goldens.h5 against what the library computes now, and
+// Golden regression: fixtures/pca_goldens.h5 against what the library computes now, and
 // the behaviour behind `vqvae goldens check|regen` (src/harness/vqvae/harness/golden_file.h, goldens.h): diff reports with
 // counts, errors and indices; errors that name file, group and dataset; byte-identical, atomic
 // regeneration that leaves an unchanged file untouched and never writes under CI unless forced.
 // Expected values come from independent facts (z = x·U_k recomputed in double, U_k orthonormal,
-// the issue's list of cases), not from the program's own output. Nothing here writes into the
+// fixtures/README.md's cases), not from the program's own output. Nothing here writes into the
 // source tree's fixtures/: every writing test works on a copy in a temporary folder.
 #include "test_support.h"
 
@@ -123,7 +123,7 @@ TEST(GoldenFile, EveryExpectedCaseIsPresentWithExactShapesAndAttributes) {
   EXPECT_EQ(file.read_string_attribute("/", "library_version"), library_version());
   EXPECT_EQ(file.read_string_attribute("/", "torch_version"), torch_version());
   EXPECT_EQ(file.read_string_attribute("/", "command").rfind("vqvae goldens regen", 0), 0u);
-  // The baseline's default dataset, as the issue states it.
+  // The baseline's default dataset, as fixtures/README.md states it.
   EXPECT_EQ(file.read_int_attribute("default_d64_k8", "d"), 64);
   EXPECT_EQ(file.read_int_attribute("default_d64_k8", "k"), 8);
   EXPECT_EQ(file.read_int_attribute("default_d64_k8", "seed"), 42);

@@ -2,8 +2,9 @@
 // estimators on hand-computed cases, degenerate rotation inputs, bad input.
 #include "test_support.h"
 
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/initialization/codebook_init.h>
 #include <vqvae/quantizers/projection_vq.h>
+#include <vqvae/search/nearest_codeword.h>
 #include <vqvae/quantizers/rotation_vq.h>
 #include <vqvae/quantizers/vq.h>
 
@@ -76,7 +77,12 @@ TEST(VectorQuantizer, StraightThroughGradientIsIdentityAndNoneToCodebook) {
 TEST(VectorQuantizer, DefaultCodebookIsUniformInitAndPrints) {
   VectorQuantizer quantizer(QuantizerOptions(3, 10).seed(5));
   EXPECT_EQ(quantizer->codebook.sizes(), (std::vector<int64_t>{10, 3}));
-  EXPECT_LE(quantizer->codebook.abs().max().item<double>(), 0.1);  // ±1/n
+  // uniform_init(n, k, seed), drawn the same: U(−1/n, 1/n) per entry. Both bounds of the range,
+  // and spread over it (an all-zero or constant codebook fails).
+  EXPECT_TENSOR_EQ(quantizer->codebook, uniform_init(10, 3, 5));
+  EXPECT_LE(quantizer->codebook.max().item<double>(), 0.1);
+  EXPECT_GE(quantizer->codebook.min().item<double>(), -0.1);
+  EXPECT_GT(quantizer->codebook.std().item<double>(), 0.02);  // U(−0.1, 0.1): std 0.0577
   std::ostringstream s;
   quantizer->pretty_print(s);
   EXPECT_EQ(s.str(), "vqvae::VectorQuantizer(dim=3, codebook_size=10, trainable=true)");

@@ -1,4 +1,4 @@
-// Runs that cannot succeed (issue 16), as a library: the memory estimate and its refusal
+// Runs that cannot succeed (docs/study.md), as a library: the memory estimate and its refusal
 // (src/study/vqvae/study/resources.h), divergence (TrainingDiverged with the partial run), a
 // stop request ending a run or an experiment after the current step (core/interrupt.h), and the
 // second signal removing the atomic writers' temporaries before _exit. The program's side is in

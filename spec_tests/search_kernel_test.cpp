@@ -1,11 +1,11 @@
-// The fused nearest-codeword kernel (src/math/vqvae/math/search_kernel.*, issue 8): every instruction
+// The fused nearest-codeword kernel (src/math/vqvae/math/search_kernel.*): every instruction
 // set gives bit-identical answers; indices agree with a float64 search except where the two
 // best distances are within the documented relative error (k + 2)·2⁻²⁴ of each other, on random
 // and adversarial inputs; ties and duplicates go to the lowest index; NaN and Inf never win.
 #include "test_support.h"
 
 #include <vqvae/math/search_kernel.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -14,7 +14,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <iostream>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace vqvae {
@@ -91,6 +93,34 @@ int64_t check_against_float64(const Problem& p, const Answer& answer) {
         << "), float64 chose " << reference << " (d² " << reference_distance << ")";
   }
   return differing;
+}
+
+// The kernels this CPU has, read here independently of best_search_isa(): a machine with AVX2 (and
+// FMA) or AVX-512 that lists only the scalar kernel would compare the scalar kernel with itself.
+TEST(SearchKernel, TheKernelsComparedAreTheOnesThisCpuHas) {
+  std::vector<SearchIsa> expected{SearchIsa::scalar};
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) expected.push_back(SearchIsa::avx2);
+  if (__builtin_cpu_supports("avx512f")) expected.push_back(SearchIsa::avx512);
+#endif
+  std::string names;
+  for (const SearchIsa isa : supported_isas()) names += std::string(names.empty() ? "" : ", ") + kernels::to_string(isa);
+  std::cout << "kernels compared with the scalar one: " << names << "\n";
+  EXPECT_EQ(supported_isas(), expected) << "kernels listed: " << names;
+}
+
+// A kernel wider than the CPU's is refused with one line, never narrowed silently; each request
+// within what is supported is accepted.
+TEST(SearchKernel, AnIsaWiderThanTheCpuIsRefused) {
+  EXPECT_TRUE(throws_invalid([] { kernels::check_search_isa(SearchIsa::avx512, SearchIsa::avx2); },
+                             {"search_nearest: isa 'avx512' is not supported by this CPU", "widest it supports is 'avx2'"}));
+  EXPECT_TRUE(throws_invalid([] { kernels::check_search_isa(SearchIsa::avx2, SearchIsa::scalar); },
+                             {"isa 'avx2'", "'scalar'"}));
+  for (const SearchIsa supported : {SearchIsa::scalar, SearchIsa::avx2, SearchIsa::avx512})
+    for (const SearchIsa requested : {SearchIsa::scalar, SearchIsa::avx2, SearchIsa::avx512})
+      if (static_cast<int>(requested) <= static_cast<int>(supported))
+        EXPECT_NO_THROW(kernels::check_search_isa(requested, supported));
 }
 
 TEST(SearchKernel, EveryInstructionSetGivesBitIdenticalAnswers) {

@@ -1,4 +1,4 @@
-// Rate sweeps as a library (issue 17): the grid's fixed order, its identity, what a cell runs
+// Rate sweeps as a library (docs/study.md): the grid's fixed order, its identity, what a cell runs
 // when the configuration cannot serve it, the cost-balanced shards, the SLURM array variables,
 // and a cell's result reading back bit for bit. The program's side (four concurrent shards
 // merged to the unsharded file, the merge's refusals, a killed shard resumed) is in
@@ -34,7 +34,7 @@ SweepGrid small_grid() {
   return grid;
 }
 
-// The default rate sweep of the README: 5 sizes × 5 inits × 5 seeds on the default data.
+// The default rate sweep of docs/study.md: 5 sizes × 5 inits × 5 seeds on the default data.
 SweepGrid default_sweep() {
   SweepGrid grid;
   grid.codebook_sizes = {16, 64, 256, 1024, 4096};
@@ -102,7 +102,8 @@ TEST(SweepGrid, RefusesABadSizeList) {
 }
 
 // k-means needs a latent per codeword: 128 codewords from 100 initialisation latents run from
-// 128 instead and say so; with more codewords than samples nothing can serve the cell.
+// 128 instead — every init at that size, like for like — and say so; with more codewords than
+// samples nothing can serve the k-means cells, and the others keep init_samples.
 TEST(SweepGrid, PlanSaysWhatRunsInsteadOfWhatCannot) {
   SweepGrid grid = small_grid();
   grid.codebook_sizes = {8, 128, 2048};
@@ -117,10 +118,14 @@ TEST(SweepGrid, PlanSaysWhatRunsInsteadOfWhatCannot) {
   EXPECT_EQ(fits.substitute, "");
   EXPECT_EQ(fits.skipped, "");
   EXPECT_EQ(fits.config.init_samples, 100);
-  const CellPlan more = plan_cell(grid, find(128, CellKind::training, InitKind::kmeans));
-  EXPECT_EQ(more.substitute, "kmeans init from 128 latents instead of init_samples = 100 (it needs one per codeword)");
-  EXPECT_EQ(more.config.init_samples, 128);
-  EXPECT_EQ(plan_cell(grid, find(128, CellKind::training, InitKind::uniform)).substitute, "");
+  // Like for like: k-means needs 128 latents at 128 codewords, so every init there starts from them.
+  const std::string all_from_128 =
+      "every init at 128 codewords from 128 latents instead of init_samples = 100 (kmeans needs one per codeword)";
+  for (const InitKind init : {InitKind::kmeans, InitKind::uniform}) {
+    const CellPlan more = plan_cell(grid, find(128, CellKind::training, init));
+    EXPECT_EQ(more.substitute, all_from_128) << to_string(init);
+    EXPECT_EQ(more.config.init_samples, 128) << to_string(init);
+  }
   const CellPlan none = plan_cell(grid, find(2048, CellKind::training, InitKind::kmeans));
   EXPECT_EQ(none.skipped, "skipped: kmeans init needs 2048 latents (one per codeword), the dataset has 1200");
   EXPECT_EQ(plan_cell(grid, find(2048, CellKind::kmeans_reference, InitKind::uniform)).skipped,

@@ -1,4 +1,4 @@
-// `vqvae train` and `vqvae experiment` as a library (issue 7): src/study/vqvae/study/run.h and
+// `vqvae train` and `vqvae experiment` as a library: src/study/vqvae/study/run.h and
 // src/study/vqvae/study/experiment.h. D(R) against closed forms, a 1-D source end to end, training lowers
 // distortion, identical histories for the same seed, dead-code revival on a codebook built to
 // have dead codes, and the HDF5 files. Small sizes throughout: the whole file runs in seconds.
@@ -214,6 +214,11 @@ TEST(Experiment, TinyStudyIsCompleteAndReproducible) {
     EXPECT_EQ(s.runs.size(), 2u);
     EXPECT_EQ(s.steps, (std::vector<double>{0, 10, 20}));
     EXPECT_DOUBLE_EQ(s.mean_distortion.back(), (s.final_distortion[0] + s.final_distortion[1]) / 2);
+    // The held-out numbers beside the training ones, each run's from its own summary.
+    ASSERT_EQ(s.test_distortion.size(), 2u);
+    EXPECT_EQ(s.test_distortion[1], s.runs[1].summary.test_distortion);
+    EXPECT_DOUBLE_EQ(s.mean_test_distortion.back(), (s.test_distortion[0] + s.test_distortion[1]) / 2);
+    EXPECT_NE(s.test_distortion[0], s.final_distortion[0]);
   }
   // Seed 42's run is `vqvae train --seed 42`: the same numbers.
   RunConfig first = c;
@@ -227,7 +232,8 @@ TEST(Experiment, TinyStudyIsCompleteAndReproducible) {
 
   const std::string table = format_experiment_table(a);
   for (const char* row : {"uniform", "kmeans", "rd_waterfill", "k-means (Lloyd, k-means++)",
-                          "rd_waterfill, initial codebook", "D(R) bound"})
+                          "rd_waterfill, initial codebook", "D(R) bound", "D test", "D train", "(best)",
+                          "paired over 2 seeds", "held-out set: 10000 samples"})
     EXPECT_NE(table.find(row), std::string::npos) << row << "\n" << table;
 
   const ExperimentResult b = run_experiment(c, options);
@@ -247,6 +253,9 @@ TEST(Experiment, TinyStudyIsCompleteAndReproducible) {
     EXPECT_EQ(file.read_double_attribute("/", "distortion_rate_bound"), a.bound.distortion_rate);
     EXPECT_EQ(file.read_string_attribute("/", "inits"), "uniform,kmeans,rd_waterfill");
     EXPECT_EQ(file.read_int_attribute("/", "codebook_size"), 8);
+    EXPECT_EQ(file.read_tensor("runs/kmeans/test_distortion").numel(), 2);
+    EXPECT_EQ(file.read_double_attribute("runs/kmeans/seed_43/summary", "test_distortion"), a.inits[1].test_distortion[1]);
+    EXPECT_EQ(file.read_int_attribute("paired/uniform_minus_kmeans", "pairs"), 2);
   }
   std::remove(path.c_str());
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
-# A command-line error as a user meets it (the README's "Bad input" table and `validate`'s invalid
-# configurations):
+# A command-line error as a user meets it (docs/reliability.md's "Bad input" table and `validate`'s
+# invalid configurations):
 #   expect_error.sh VQVAE STATUS MESSAGE SETUP ARGUMENTS
 # In a fresh folder, runs the shell command SETUP, then, in the same shell (so that a `ulimit` in
 # SETUP applies), `VQVAE ARGUMENTS` (split on spaces), and passes when the exit status is STATUS, stdout is empty, stderr is exactly one line containing

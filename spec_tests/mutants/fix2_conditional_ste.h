@@ -11,7 +11,7 @@
 #pragma once
 
 #include <vqvae/quantizers/base.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 #include <torch/nn/pimpl.h>

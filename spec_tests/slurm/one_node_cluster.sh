@@ -1,8 +1,12 @@
 # shellcheck shell=bash
 # A throw-away one-node SLURM cluster (munged, slurmctld, slurmd as background processes under
 # one mktemp folder), for tests. Source it from bash; see /work/shared/notes/slurm-one-node.md.
-#   cluster_start           starts it; exports SLURM_CONF and CLUSTER_DIR. On failure prints one
-#                           line `SKIP: <reason>`, leaves nothing running and returns 1.
+#   cluster_start           starts it; exports SLURM_CONF and CLUSTER_DIR. Where this machine cannot
+#                           run a cluster (packages missing, not root, no free port) prints one
+#                           line `SKIP: <reason>` and returns 1; where it can but a daemon does not
+#                           start (this file's configuration, or a container that forbids it)
+#                           prints `FAIL: <reason>` and the daemons' logs and returns 2. Either
+#                           way nothing is left running.
 #   cluster_stop            kills the daemons by PID, waits for them, removes the folder.
 #   wait_for_job ID SECS    waits until every task of job ID has ended (or left the queue);
 #                           returns 1 on timeout.
@@ -28,10 +32,13 @@ _cluster_free_port() {
   return 1
 }
 
-_cluster_skip() {
-  echo "SKIP: $*"
+# A daemon that did not start, on a machine that should run it: a failure, not a skip (a broken
+# generated configuration must not read as "cannot run here").
+_cluster_fail() {
+  echo "FAIL: $*"
+  cluster_logs
   cluster_stop
-  return 1
+  return 2
 }
 
 # The last non-empty line of a log, to say why a daemon failed in the one SKIP line.
@@ -63,7 +70,7 @@ cluster_start() {
   CLUSTER_DIR=$w
   mkdir -p "$w/munge" "$w/state" "$w/spool" "$w/log"
   chmod 755 "$w" "$w/munge"   # munged refuses a socket folder that is not 755 (nor its parent)
-  mungekey -c -k "$w/munge/munge.key" > /dev/null 2>&1 || { _cluster_skip "mungekey -c failed"; return 1; }
+  mungekey -c -k "$w/munge/munge.key" > /dev/null 2>&1 || { _cluster_fail "mungekey -c failed"; return 2; }
   chmod 600 "$w/munge/munge.key"
 
   # Node: 2 CPUs at most (the test's arrays run 2 at a time); RealMemory under what slurmd -C
@@ -112,7 +119,7 @@ CONF
   CLUSTER_PIDS="munged:$!"
   for _ in $(seq 50); do [ -S "$w/munge/munge.sock" ] && break; sleep 0.1; done
   [ -S "$w/munge/munge.sock" ] ||
-    { _cluster_skip "munged did not start: $(_cluster_last_line "$w/log/munged.stdout")"; return 1; }
+    { _cluster_fail "munged did not start: $(_cluster_last_line "$w/log/munged.stdout")"; return 2; }
 
   slurmctld -D -f "$w/slurm.conf" > "$w/log/slurmctld.stdout" 2>&1 &
   CLUSTER_PIDS="$CLUSTER_PIDS slurmctld:$!"
@@ -125,12 +132,12 @@ CONF
     [ "$state" = idle ] && return 0
     for entry in $CLUSTER_PIDS; do
       kill -0 "${entry#*:}" 2>/dev/null && continue
-      _cluster_skip "${entry%%:*} exited: $(_cluster_last_line "$w/log/${entry%%:*}.stdout")"
-      return 1
+      _cluster_fail "${entry%%:*} exited: $(_cluster_last_line "$w/log/${entry%%:*}.stdout")"
+      return 2
     done
     if [ $((SECONDS - t0)) -ge 30 ]; then
-      _cluster_skip "node not idle after 30 s (state '${state:-none}'): $(_cluster_last_line "$w/log/slurmd.stdout")"
-      return 1
+      _cluster_fail "node not idle after 30 s (state '${state:-none}'): $(_cluster_last_line "$w/log/slurmd.stdout")"
+      return 2
     fi
     sleep 0.2
   done

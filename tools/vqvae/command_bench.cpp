@@ -1,4 +1,4 @@
-// `vqvae bench`: the performance numbers of issue 8, measured in one process so every ratio
+// `vqvae bench`: the performance numbers of docs/bench.md, measured in one process so every ratio
 // compares like with like. Sections:
 //   ceiling  single-precision GEMM (2048³ through LibTorch's BLAS): the arithmetic the machine
 //            can do, and the yardstick for "fraction of the ceiling"
@@ -13,18 +13,19 @@
 //   tools    wall time of `vqvae validate` and the default `vqvae experiment` (child processes)
 // Benchmarks print numbers; no test asserts a time.
 #include "commands.h"
+#include "vqvae_cli_build.h"
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/math/search_kernel.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/run_config.h>
 #include <vqvae/training/trainer.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#ifdef VQVAE_HAVE_FAISS
+#if VQVAE_HAVE_FAISS
 #include <faiss/IndexFlat.h>
 #endif
 
@@ -138,7 +139,7 @@ void bench_memory() {
 /// Seconds of FAISS's exact search (IndexFlatL2, 1 neighbour) of z against codebook, or -1 when
 /// this build has no FAISS.
 double faiss_seconds(const at::Tensor& z, const at::Tensor& codebook, double min_time) {
-#ifdef VQVAE_HAVE_FAISS
+#if VQVAE_HAVE_FAISS
   faiss::IndexFlatL2 index(codebook.size(1));
   index.add(codebook.size(0), codebook.data_ptr<float>());
   std::vector<float> distances(z.size(0));

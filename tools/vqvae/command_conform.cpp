@@ -4,6 +4,7 @@
 // judged here. `--area` runs a subset, `--junit FILE` writes JUnit XML. Exit 0 all pass, 1 a check
 // failed, 2 usage error or a driver that cannot run.
 #include "commands.h"
+#include "vqvae_cli_build.h"
 #include "config_flags.h"
 
 #include <vqvae/core/errors.h>

@@ -151,7 +151,8 @@ CommandRunner add_experiment_command(CLI::App& app) {
     if (flags->print_config) return print_config(config, estimate);
     std::vector<std::pair<std::string, std::string>> outputs = {{"--out", flags->out}};
     if (!shard) outputs.emplace_back("--plot", flags->plot);
-    prepare_run(config, estimate, global, outputs);  // before any work
+    // before any work; the warnings name the flag given (--codebook-sizes: its largest size)
+    prepare_run(config, estimate, global, outputs, flags->codebook_sizes.empty() ? "codebook_size" : "codebook_sizes");
 
     const std::string work_folder = flags->out + ".partial";
     const std::vector<SweepCell> cells = shard_cells(grid, shard.value_or(ShardSpec{}));

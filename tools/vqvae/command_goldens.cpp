@@ -14,9 +14,7 @@
 #include <iostream>
 #include <memory>
 
-#ifndef VQVAE_FIXTURES_DIR
-#define VQVAE_FIXTURES_DIR "fixtures"
-#endif
+#include "vqvae_cli_build.h"
 
 namespace vqvae::cli {
 

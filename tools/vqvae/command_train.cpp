@@ -76,7 +76,8 @@ CommandRunner add_train_command(CLI::App& app) {
       if (flags->json || tty) return;
       std::cout << "step " << r.step << "/" << total << "  loss " << number(r.loss_total) << " (recon "
                 << number(r.loss_recon) << ", codebook " << number(r.loss_codebook) << ", commitment "
-                << number(r.loss_commitment) << ")  D " << number(r.distortion) << "  codes "
+                << number(r.loss_commitment) << ")  D " << number(r.distortion) << "  D test " << number(r.test_distortion)
+                << "  codes "
                 << r.codes_used << "/" << n << "  rate " << number(r.rate_bits, 3) << " bits"
                 << (flags->revive ? "  revived " + std::to_string(r.revived) : "") << std::endl;
     });
@@ -139,15 +140,24 @@ CommandRunner add_train_command(CLI::App& app) {
       std::cout << summary_to_json(s) << std::endl;
       return 0;
     }
-    std::cout << "distortion D         " << number(s.distortion, 5) << "   (mean ‖z − z_q_hard‖², summed over k = "
-              << config.k << ", whole dataset)\n"
+    std::cout << "D test               " << number(s.test_distortion, 5) << " ± " << number(s.test_distortion_se, 2)
+              << "   (mean ‖z − z_q_hard‖² on " << config.n_test
+              << " held-out samples of the same source, ± one standard error)\n"
+              << "gap to D(R), test    " << (s.test_gap_db >= 0 ? "+" : "") << number(s.test_gap_db, 3) << " dB"
+              << (s.test_distortion < s.distortion_rate_bound - 2 * s.test_distortion_se
+                      ? "   BELOW the bound by more than 2 standard errors: something is wrong"
+                      : "")
+              << "\n"
+              << "distortion D (train) " << number(s.distortion, 5) << "   (mean ‖z − z_q_hard‖², summed over k = "
+              << config.k << ", the whole training set)\n"
               << "latent variance      " << number(s.latent_variance, 5) << "   D / variance "
               << number(s.distortion_over_variance, 4) << "\n"
               << std::left << std::setw(21) << "D(R), R = " + number(s.rate_bits, 4) + " bits" << number(s.distortion_rate_bound, 5)
               << "   (reverse water-filling on the latent covariance's eigenvalues)\n"
-              << "gap to D(R)          " << (s.gap_db >= 0 ? "+" : "") << number(s.gap_db, 3) << " dB\n"
-              << "perplexity           " << number(s.perplexity, 5) << "\n"
-              << "dead codes           " << s.dead_codes << " of " << n << "   (codes used " << s.codes_used << ")\n";
+              << "gap to D(R), train   " << (s.gap_db >= 0 ? "+" : "") << number(s.gap_db, 3) << " dB\n"
+              << "perplexity           " << number(s.perplexity, 5) << " (train), " << number(s.test_perplexity, 5) << " (test)\n"
+              << "dead codes           " << s.dead_codes << " of " << n << " (train), " << s.test_dead_codes
+              << " (test)   (codes used " << s.codes_used << ")\n";
     if (flags->revive) std::cout << "revived codes        " << s.revived << "\n";
     if (!flags->out.empty()) std::cout << "wrote " << flags->out << "\n";
     if (!flags->csv.empty()) std::cout << "wrote " << flags->csv << "\n";

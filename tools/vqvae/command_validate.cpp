@@ -1,6 +1,7 @@
-// `vqvae validate`: DESIGN.md's checks on the exact configuration about to run (flags and/or a
+// `vqvae validate`: docs/design.md's checks on the exact configuration about to run (flags and/or a
 // JSON config file). Exit 0 all pass, 1 a check failed, 2 invalid configuration.
 #include "commands.h"
+#include "vqvae_cli_build.h"
 #include "config_flags.h"
 
 #include <vqvae/core/runtime.h>

@@ -45,12 +45,12 @@ int print_config(const RunConfig& config, const MemoryEstimate& estimate) {
 }
 
 void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
-                 const std::vector<std::pair<std::string, std::string>>& outputs) {
+                 const std::vector<std::pair<std::string, std::string>>& outputs, const std::string& codebook_size_key) {
   require_memory(estimate, available_memory());
   for (const auto& [flag, path] : outputs) check_output_folder(path, flag);
   resolve_device(global.device);
   set_threads(config.threads);
-  if (const std::string warning = dead_by_construction_warning(config); !warning.empty())
+  if (const std::string warning = dead_by_construction_warning(config, codebook_size_key); !warning.empty())
     std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
 }
 

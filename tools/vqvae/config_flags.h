@@ -43,7 +43,8 @@ int print_config(const RunConfig& config, const MemoryEstimate& estimate);
 /// file (`outputs`: flag and path; IoError, exit 1), resolve the device, set the threads, and
 /// print the one-line warning about codewords dead by construction.
 void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
-                 const std::vector<std::pair<std::string, std::string>>& outputs);
+                 const std::vector<std::pair<std::string, std::string>>& outputs,
+                 const std::string& codebook_size_key = "codebook_size");
 
 /// "a", "a and b", "a, b and c".
 std::string joined(const std::vector<std::string>& items);

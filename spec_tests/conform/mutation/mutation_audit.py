@@ -14,7 +14,11 @@ Operators (on the Python syntax tree; strings, docstrings and f-strings are left
   calls        argmin <-> argmax, min <-> max, mean <-> sum (method or function), x.detach() -> x
 
     /usr/bin/python3 mutation_audit.py --vqvae build/vqvae [--jobs 2] [--floor 0.9]
-        [--survivors survivors.txt] [--only ID] [--list]
+        [--survivors survivors.txt] [--only ID] [--list] [--cold]
+
+The Python driver runs warm (warm_driver.py: torch, h5py and scikit-learn imported once, a fork per
+conform run), which halves the audit's time; --cold starts it anew each time, as a user's conform
+does: the verdicts are the same.
 
 Every mutant has a stable id, "FILE:LINE:COL:OPERATOR". The committed survivors file lists each
 mutant conform does not catch, one per line: "ID | equivalent: why no behaviour could tell it
@@ -41,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 FIXED = os.path.join(HERE, "..", "doubles", "fixed")
 DRIVER = os.path.join(SOURCE, "tools", "python", "seed_api_driver.py")
+WARM = os.path.join(HERE, "warm_driver.py")
 # A small configuration: its cases run besides the golden and built-in ones, quickly.
 CONFIG = ["--n", "1000", "--codebook-size", "32", "--batch-size", "64"]
 
@@ -164,16 +169,15 @@ def mutated_source(mutant):
     raise RuntimeError(f"mutant {mutant.id} not found")
 
 
-def run_one(mutant, vqvae, timeout):
-    """(mutant, caught, areas that caught it, seconds)."""
+def run_one(mutant, vqvae, timeout, driver):
+    """(mutant, caught, areas that caught it, seconds). driver(repo): conform's --driver command."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vqvae_mutant_") as folder:
         repo = os.path.join(folder, "repo")
         shutil.copytree(FIXED, repo, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         with open(os.path.join(repo, mutant.path), "w", encoding="utf-8") as f:
             f.write(mutated_source(mutant) + "\n")
-        command = [vqvae, "conform", *CONFIG, "--json", "--timeout", str(timeout),
-                   "--driver", f"/usr/bin/python3 {DRIVER} --repo {repo}"]
+        command = [vqvae, "conform", *CONFIG, "--json", "--timeout", str(timeout), "--driver", driver(repo)]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60)
         except subprocess.TimeoutExpired:
@@ -211,6 +215,8 @@ def main(argv):
     parser.add_argument("--timeout", type=int, default=120, help="seconds per conform run")
     parser.add_argument("--only", action="append", default=[], help="run only mutants whose id contains this")
     parser.add_argument("--list", action="store_true", help="print the mutants' ids and stop")
+    parser.add_argument("--cold", action="store_true",
+                        help="start the Python driver anew for every mutant (slower; the same verdicts)")
     args = parser.parse_args(argv)
 
     mutants = collect()
@@ -228,11 +234,31 @@ def main(argv):
 
     start = time.monotonic()
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for done, result in enumerate(pool.map(lambda m: run_one(m, args.vqvae, args.timeout), mutants), 1):
-            results.append(result)
-            if done % 25 == 0:
-                print(f"... {done}/{len(mutants)} mutants, {time.monotonic() - start:.0f} s", flush=True)
+    server, folder = None, tempfile.mkdtemp(prefix="vqvae_audit_")
+    if args.cold:
+        def driver(repo):
+            return f"/usr/bin/python3 {DRIVER} --repo {repo}"
+    else:
+        # The driver, warm: torch, h5py and scikit-learn imported once, a fork per run (warm_driver.py).
+        socket_path = os.path.join(folder, "driver.sock")
+        server = subprocess.Popen(["/usr/bin/python3", WARM, "serve", socket_path], stdout=subprocess.PIPE, text=True)
+        if server.stdout.readline().strip() != "ready":
+            print("FAIL: the warm driver did not start")
+            return 1
+
+        def driver(repo):
+            return f"/usr/bin/python3 {WARM} run {socket_path} --repo {repo}"
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for done, result in enumerate(pool.map(lambda m: run_one(m, args.vqvae, args.timeout, driver), mutants), 1):
+                results.append(result)
+                if done % 25 == 0:
+                    print(f"... {done}/{len(mutants)} mutants, {time.monotonic() - start:.0f} s", flush=True)
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
     caught = [r for r in results if r[1]]
     survived = [r[0] for r in results if not r[1]]
     listed = read_survivors(args.survivors)

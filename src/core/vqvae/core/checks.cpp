@@ -57,6 +57,10 @@ void check_equal(int64_t actual, int64_t expected, const char* where, const char
                                       std::to_string(actual));
 }
 
+bool is_float_cpu_contiguous(const at::Tensor& t) {
+  return t.defined() && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.is_contiguous();
+}
+
 void check_finite(const at::Tensor& tensor, const char* where, const char* argument) {
   const int64_t bad = (~at::isfinite(tensor)).sum().item<int64_t>();
   if (bad > 0)

@@ -34,4 +34,7 @@ void check_equal(int64_t actual, int64_t expected, const char* where, const char
 /// Checks every element is finite. Message: "...: z must be finite, got 3 NaN/Inf of 512 elements".
 void check_finite(const at::Tensor& tensor, const char* where, const char* argument);
 
+/// Whether `t` is a defined, contiguous float32 CPU tensor (what the fused kernels can use in place).
+bool is_float_cpu_contiguous(const at::Tensor& t);
+
 }  // namespace vqvae

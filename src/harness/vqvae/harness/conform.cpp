@@ -9,7 +9,7 @@
 #include <vqvae/core/runtime.h>
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/harness/conform_referee.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 #include <vqvae/study/factory.h>
 
 #include <ATen/ATen.h>

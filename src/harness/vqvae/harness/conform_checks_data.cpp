@@ -14,13 +14,12 @@
 namespace vqvae::conform {
 namespace {
 
-bool defaults_call(const Judged& j) { return text_attribute(*j.request, "call") == "defaults"; }
 
 Check same_as_ours(const Cases& cases, bool defaults) {
   Tally t;
   double worst = 0;
   for (const Judged& j : cases.of(ConformCaseKind::dataset)) {
-    if (defaults_call(j) != defaults) continue;
+    if (is_defaults_call(j) != defaults) continue;
     if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
     const GoldenRecord mine = ours(*j.request);
     std::string wrong;

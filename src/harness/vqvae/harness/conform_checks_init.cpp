@@ -24,7 +24,6 @@ namespace {
 constexpr double kStandardErrors = 5;
 
 std::string function_of(const Judged& j) { return text_attribute(*j.request, "function"); }
-bool defaults_call(const Judged& j) { return text_attribute(*j.request, "call") == "defaults"; }
 
 // The initialisation latents every data-driven init of the built-in cases starts from: (1000, 8).
 at::Tensor init_data() {
@@ -37,7 +36,7 @@ at::Tensor init_U_k() { return GaussianDataset(GaussianDatasetOptions().d(16).k(
 double rd_rate(const Judged& j) {
   const double n = static_cast<double>(int_attribute(*j.request, "codebook_size", 1));
   const double k = static_cast<double>(int_attribute(*j.request, "dim", 1));
-  return defaults_call(j) ? std::log2(n) / k : real_attribute(*j.request, "rate", 0);
+  return is_defaults_call(j) ? std::log2(n) / k : real_attribute(*j.request, "rate", 0);
 }
 
 const at::Tensor* codebook_of(const Judged& j, Tally& t) {
@@ -81,7 +80,7 @@ Check same_draws(const Cases& cases, const std::string& function, const std::str
       t.fail(j.request->name + ": codebook differs from ours under torch.manual_seed(" +
              std::to_string(int_attribute(*j.request, "seed", 0)) + ") by up to " + format_significant(error, 3) +
              " (max |ours| " + format_significant(max_abs(expected), 3) + ")" +
-             (defaults_call(j) ? " (called with the defaults)" : ""));
+             (is_defaults_call(j) ? " (called with the defaults)" : ""));
     else { t.pass(); worst = std::max(worst, error); }
   }
   t.measured = "max |Δ| " + format_significant(worst, 3);
@@ -140,9 +139,9 @@ Check distribution(const Cases& cases, const std::string& function, const std::s
                 format_significant(-1.0 / n, 4) + ", " + format_significant(1.0 / n, 4) + ")";
       else wrong = moments_problem(values.flatten(), 0.0, 1.0 / (3.0 * n * n), 1.8);
     } else if (function == "random_normal_init") {
-      const double std = defaults_call(j) ? 1.0 : real_attribute(*j.request, "std", 1.0);
+      const double std = is_defaults_call(j) ? 1.0 : real_attribute(*j.request, "std", 1.0);
       wrong = moments_problem(values.flatten(), 0.0, std * std, 3.0);
-      if (!wrong.empty()) wrong += " (N(0, " + format_significant(std, 3) + "²)" + (defaults_call(j) ? ", std = 1 by default)" : ")");
+      if (!wrong.empty()) wrong += " (N(0, " + format_significant(std, 3) + "²)" + (is_defaults_call(j) ? ", std = 1 by default)" : ")");
     } else {  // rd_gaussian_init
       const at::Tensor data = f64(j.request->dataset("data"));
       const double rate = rd_rate(j);
@@ -166,7 +165,7 @@ Check distribution(const Cases& cases, const std::string& function, const std::s
 Check defaults_are_the_baselines(const Cases& cases) {
   Tally t;
   for (const Judged& j : cases.of(ConformCaseKind::init)) {
-    if (!defaults_call(j)) continue;
+    if (!is_defaults_call(j)) continue;
     if (status_of(*j.response) == "missing") { t.skip("no " + function_of(j) + " in this implementation"); continue; }
     if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
     const at::Tensor* with_defaults = output(*j.response, "codebook");

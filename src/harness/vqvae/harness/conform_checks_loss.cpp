@@ -58,7 +58,7 @@ Check takes_z_q_hard(const Cases& cases) {
                   "the four gradients of the loss's definition");
 }
 
-Check values(const Cases& cases) {
+Check loss_values(const Cases& cases) {
   Tally t;
   double worst = 0;
   for (const Judged& j : cases.of(ConformCaseKind::loss)) {
@@ -172,7 +172,7 @@ std::vector<GoldenRecord> loss_cases() {
 
 void judge_loss(const Cases& cases, Verdicts& out) {
   out.checks.push_back(takes_z_q_hard(cases));
-  out.checks.push_back(values(cases));
+  out.checks.push_back(loss_values(cases));
   out.checks.push_back(default_beta(cases));
   out.checks.push_back(model_outputs(cases, "VectorQuantizer", 1));
   out.checks.push_back(model_codebook_gradient(cases, "VectorQuantizer", 1));

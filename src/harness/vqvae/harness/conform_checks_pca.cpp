@@ -37,7 +37,7 @@ Check storage(const Cases& cases) {
   return t.result("PCAEncoder/PCADecoder store U_k as (d, k)", 4, "encoder_weight = decoder_weight = U_k (d, k)");
 }
 
-Check values(const Cases& cases) {
+Check pca_values(const Cases& cases) {
   Tally t;
   for (const Judged& j : cases.answered(t, ConformCaseKind::pca)) {
     if (const std::string wrong = encode_decode_error(j); !wrong.empty()) t.fail(j.request->name + ": " + wrong);
@@ -75,7 +75,7 @@ Check legacy(const Cases& cases) {
 
 void judge_pca(const Cases& cases, Verdicts& out) {
   out.checks.push_back(storage(cases));
-  out.checks.push_back(values(cases));
+  out.checks.push_back(pca_values(cases));
   out.checks.push_back(legacy(cases));
 }
 

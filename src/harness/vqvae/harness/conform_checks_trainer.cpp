@@ -15,7 +15,6 @@
 namespace vqvae::conform {
 namespace {
 
-bool defaults_call(const Judged& j) { return text_attribute(*j.request, "call") == "defaults"; }
 
 // The first step s and quantity at which the response's trajectory leaves ours, or "".
 std::string trajectory_problem(const Judged& j, const GoldenRecord& mine) {
@@ -47,7 +46,7 @@ std::string trajectory_problem(const Judged& j, const GoldenRecord& mine) {
 Check train_same_as_ours(const Cases& cases, bool defaults) {
   Tally t;
   for (const Judged& j : cases.of(ConformCaseKind::train)) {
-    if (defaults_call(j) != defaults) continue;
+    if (is_defaults_call(j) != defaults) continue;
     if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
     if (const std::string why = trajectory_problem(j, ours(*j.request)); !why.empty()) t.fail(j.request->name + ": " + why);
     else t.pass();

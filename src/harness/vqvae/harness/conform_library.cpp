@@ -35,14 +35,13 @@ namespace {
 
 int64_t integer(const GoldenRecord& r, const std::string& name) { return std::get<int64_t>(r.attribute(name)); }
 double real(const GoldenRecord& r, const std::string& name) { return std::get<double>(r.attribute(name)); }
-const std::string& text(const GoldenRecord& r, const std::string& name) { return std::get<std::string>(r.attribute(name)); }
 bool has_attribute(const GoldenRecord& r, const std::string& name) {
   for (const auto& entry : r.attributes)
     if (entry.first == name) return true;
   return false;
 }
 // `call = "defaults"`: the function is called without the arguments that have defaults.
-bool defaults_call(const GoldenRecord& r) { return has_attribute(r, "call") && text(r, "call") == "defaults"; }
+bool defaults_call(const GoldenRecord& r) { return has_attribute(r, "call") && request_text(r, "call") == "defaults"; }
 
 QuantizerKind quantizer_class(const std::string& name) {
   for (size_t i = 0; i < std::size(kQuantizerClasses); ++i)
@@ -139,7 +138,7 @@ void run_dataset(const GoldenRecord& request, GoldenPrecision precision, std::ve
 // The init case's function under the seed, with the request's arguments or (defaults) without
 // those that have defaults: {"codebook"} or {"variance"}.
 void run_init(const GoldenRecord& request, bool defaults, std::vector<std::pair<std::string, at::Tensor>>& out) {
-  const std::string& function = text(request, "function");
+  const std::string& function = request_text(request, "function");
   const int64_t n = integer(request, "codebook_size"), k = integer(request, "dim");
   const auto seed = static_cast<uint64_t>(integer(request, "seed"));
   const auto data = [&] { return request.dataset("data"); };
@@ -164,7 +163,7 @@ void run_init(const GoldenRecord& request, bool defaults, std::vector<std::pair<
     const at::Tensor U_k = request.dataset("U_k");
     const LegacyInitMethod method =
         defaults ? LegacyInitMethod::uniform
-                 : parse_choice(kLegacyInitNames, text(request, "init_method"), "conform: init_method");
+                 : parse_choice(kLegacyInitNames, request_text(request, "init_method"), "conform: init_method");
     LinearGaussianVQVAE model(U_k.size(0), k, n, U_k, method, data(), seed);
     codebook = model->quantizer->codebook.detach().clone();
   } else {
@@ -308,7 +307,7 @@ GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision p
       break;
     }
     case ConformCaseKind::quantizer: {
-      const QuantizerPtr quantizer = make_class(text(request, "class"), input("codebook"));
+      const QuantizerPtr quantizer = make_class(request_text(request, "class"), input("codebook"));
       const bool z_requires_grad = integer(request, "z_requires_grad") != 0;
       const at::Tensor z = leaf(input("z"), z_requires_grad);
       const QuantizerOutput q = quantizer->forward(z);
@@ -338,7 +337,7 @@ GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision p
     }
     case ConformCaseKind::model: {
       const at::Tensor U_k = input("U_k");
-      VQVAE model(PCAEncoder(U_k).ptr(), make_class(text(request, "class"), input("codebook")), PCADecoder(U_k).ptr());
+      VQVAE model(PCAEncoder(U_k).ptr(), make_class(request_text(request, "class"), input("codebook")), PCADecoder(U_k).ptr());
       const at::Tensor x = input("x");
       const VQVAEOutput o = model->forward(x);
       response.attributes.emplace_back("output_keys", std::string("x_recon,z,z_q,z_q_hard,indices"));
@@ -349,7 +348,7 @@ GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision p
       break;
     }
     case ConformCaseKind::ste: {
-      const QuantizerPtr quantizer = make_class(text(request, "class"), input("codebook"));
+      const QuantizerPtr quantizer = make_class(request_text(request, "class"), input("codebook"));
       PCADecoder decoder(input("U_k"));
       for (const bool requires_grad : {false, true}) {
         quantizer->zero_grad();

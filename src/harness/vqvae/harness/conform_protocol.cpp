@@ -11,12 +11,11 @@
 namespace vqvae {
 namespace {
 
-const std::string& text(const GoldenRecord& r, const std::string& name) { return std::get<std::string>(r.attribute(name)); }
 
 }  // namespace
 
 ConformCaseKind case_kind(const GoldenRecord& request) {
-  return parse_choice(kConformCaseKinds, text(request, "kind"), "conform case '" + request.name + "': kind");
+  return parse_choice(kConformCaseKinds, request_text(request, "kind"), "conform case '" + request.name + "': kind");
 }
 
 void write_conform_request(const std::string& path, const std::vector<GoldenRecord>& cases, const std::string& command) {
@@ -95,7 +94,7 @@ std::map<std::string, GoldenRecord> read_conform_response(const std::string& pat
     }
     for (GoldenRecord& c : read_cases(path, file)) {
       try {
-        const std::string& status = text(c, "status");
+        const std::string& status = request_text(c, "status");
         if (status != "ok" && status != "missing" && status != "error")
           throw ConformProtocolError(path + ": case '" + c.name + "': status must be ok, missing or error, got '" +
                                      status + "'");
@@ -110,6 +109,10 @@ std::map<std::string, GoldenRecord> read_conform_response(const std::string& pat
     throw ConformProtocolError(e.what());
   }
   return out;
+}
+
+const std::string& request_text(const GoldenRecord& r, const std::string& name) {
+  return std::get<std::string>(r.attribute(name));
 }
 
 }  // namespace vqvae

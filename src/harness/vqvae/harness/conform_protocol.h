@@ -71,6 +71,8 @@ class ConformProtocolError : public std::runtime_error {
 
 /// The kind of a request case (its `kind` attribute).
 ConformCaseKind case_kind(const GoldenRecord& request);
+/// The string attribute `name` of a request; throws std::bad_variant_access when it is not a string.
+const std::string& request_text(const GoldenRecord& r, const std::string& name);
 
 /// Writes the request: root attributes protocol, protocol_version and provenance; /cases/<name>.
 void write_conform_request(const std::string& path, const std::vector<GoldenRecord>& cases,

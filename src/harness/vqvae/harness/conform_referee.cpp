@@ -68,6 +68,8 @@ GoldenRecord make_record(std::string name, std::vector<Attribute> attributes,
 
 std::string status_of(const GoldenRecord& response) { return std::get<std::string>(response.attribute("status")); }
 
+bool is_defaults_call(const Judged& j) { return text_attribute(*j.request, "call") == "defaults"; }
+
 std::string text_attribute(const GoldenRecord& r, const std::string& name, const std::string& otherwise) {
   for (const auto& [key, value] : r.attributes)
     if (key == name)

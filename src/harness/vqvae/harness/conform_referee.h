@@ -101,6 +101,8 @@ bool has_attribute(const GoldenRecord& r, const std::string& name);
 const at::Tensor* output(const GoldenRecord& response, const std::string& name);
 /// Why a case gave nothing to judge ("case X: driver reported error (...)"), or "" when it is ok.
 std::string unusable(const Judged& j);
+/// Whether the case asks the implementation to be called with its defaults (attribute call = "defaults").
+bool is_defaults_call(const Judged& j);
 
 at::Tensor f64(const at::Tensor& t);
 double max_abs(const at::Tensor& t);

@@ -171,7 +171,7 @@ Check check_gradient_routing(Context& c) {
   const auto codebook = c.model->quantizer()->parameters();
   const auto decoder = c.model->decoder()->parameters();
   const bool encoder_trains = has_trainable(encoder), decoder_trains = has_trainable(decoder);
-  // DESIGN.md's table: term -> the parameter groups it must reach (and no others).
+  // docs/design.md's routing table: term -> the parameter groups it must reach (and no others).
   const std::vector<std::pair<std::string, std::set<std::string>>> table = {
       {"recon", [&] { std::set<std::string> s; if (encoder_trains) s.insert("encoder"); if (decoder_trains) s.insert("decoder"); return s; }()},
       {"codebook", has_trainable(codebook) ? std::set<std::string>{"codebook"} : std::set<std::string>{}},
@@ -203,7 +203,7 @@ Check check_gradient_routing(Context& c) {
   }
   c.model->zero_grad();
   r.status = wrong.str().empty() ? Status::passed : Status::failed;
-  r.detail = wrong.str().empty() ? measured.str() + "(as DESIGN.md's table)" : wrong.str();
+  r.detail = wrong.str().empty() ? measured.str() + "(as docs/design.md's table)" : wrong.str();
   return r;
 }
 

@@ -1,4 +1,4 @@
-// Pre-experiment validation (`vqvae validate`): runs DESIGN.md's behavioural checks on the exact
+// Pre-experiment validation (`vqvae validate`): docs/design.md's behavioural checks on the exact
 // model a RunConfig builds. Every check is a one-line verdict with measured and expected numbers.
 #pragma once
 

@@ -305,4 +305,8 @@ Hdf5Reader::AttributeClass Hdf5Reader::attribute_class(const std::string& object
   }
 }
 
+std::string hdf5_child(const std::string& group, const std::string& name) {
+  return group == "/" ? name : group + "/" + name;
+}
+
 }  // namespace vqvae

@@ -23,6 +23,9 @@ class Hdf5Error : public IoError {
   using IoError::IoError;
 };
 
+/// The path of `name` inside `group`: "a/b" for ("a", "b"), "b" for ("/", "b").
+std::string hdf5_child(const std::string& group, const std::string& name);
+
 class Hdf5Writer {
  public:
   /// Starts writing `path` (through a temporary file beside it). Throws Hdf5Error when the

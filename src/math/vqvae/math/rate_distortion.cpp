@@ -1,6 +1,6 @@
 #include <vqvae/math/rate_distortion.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/core/errors.h>
 
 #include <algorithm>
 #include <cmath>

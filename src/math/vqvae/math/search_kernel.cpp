@@ -11,10 +11,13 @@
 // bit-equal distances, and nothing of size B x n is ever stored.
 #include <vqvae/math/search_kernel.h>
 
+#include <vqvae/core/errors.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VQVAE_X86_KERNELS 1
@@ -233,10 +236,16 @@ int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t r
   return search_nearest(codebook, z, rows, indices, best_distances, best_search_isa());
 }
 
+void check_search_isa(SearchIsa requested, SearchIsa supported) {
+  if (static_cast<int>(requested) > static_cast<int>(supported))
+    throw_invalid_argument("search_nearest", std::string("isa '") + to_string(requested) +
+                                                 "' is not supported by this CPU (the widest it supports is '" +
+                                                 to_string(supported) + "')");
+}
+
 int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,
                        int64_t* indices, float* best_distances, SearchIsa isa) {
-  const SearchIsa supported = best_search_isa();
-  if (static_cast<int>(isa) > static_cast<int>(supported)) isa = supported;
+  check_search_isa(isa, best_search_isa());
   switch (isa) {
 #ifdef VQVAE_X86_KERNELS
     case SearchIsa::avx512:

@@ -28,6 +28,10 @@ SearchIsa best_search_isa();
 /// "scalar", "avx2" or "avx512".
 const char* to_string(SearchIsa isa);
 
+/// Throws InvalidArgument when `requested` is wider than `supported`: "search_nearest: isa
+/// 'avx512' is not supported by this CPU (the widest it supports is 'avx2')".
+void check_search_isa(SearchIsa requested, SearchIsa supported);
+
 /// Repacks codebook (n, k), row-major, into `packed`, reusing its storage (no allocation when the
 /// shape is unchanged, as in a training loop).
 void pack_codebook(const float* codebook, int64_t n, int64_t k, PackedCodebook& packed);
@@ -41,7 +45,9 @@ void pack_codebook(const float* codebook, int64_t n, int64_t k, PackedCodebook& 
 /// index agrees with an exact search unless the two best distances are within that of each
 /// other. Equal codewords give bit-equal distances, so duplicates resolve to the lowest index.
 ///
-/// `isa` defaults to best_search_isa(); one wider than the CPU supports falls back to it.
+/// `isa` defaults to best_search_isa(); one wider than the CPU supports is refused
+/// (InvalidArgument, check_search_isa), never silently narrowed: a caller that asked for a kernel
+/// must not believe it ran.
 int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,
                        int64_t* indices, float* best_distances = nullptr);
 int64_t search_nearest(const PackedCodebook& codebook, const float* z, int64_t rows,

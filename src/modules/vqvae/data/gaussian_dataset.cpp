@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace vqvae {
 
@@ -43,7 +44,18 @@ GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : option
   // PCA, written as the baseline writes it (not at::cov) to keep the same bits.
   at::Tensor Xc = X - X.mean(0, /*keepdim=*/true);
   Sigma_X = Xc.t().matmul(Xc) / static_cast<double>(n - 1);
-  auto [eigenvalues, eigenvectors] = at::linalg_eigh(Sigma_X, "L");
+  // LAPACK's float32 eigh can fail to converge on a near-singular covariance (n = 2 samples without
+  // noise: rank 1, six eigenvalues at rounding level; seen with OpenBLAS's threaded kernels). The
+  // same matrix in float64 converges; its eigenvectors, rounded back, are what float32 would give
+  // to its precision. Every ordinary covariance takes the first branch, bit for bit as before.
+  at::Tensor eigenvalues, eigenvectors;
+  try {
+    std::tie(eigenvalues, eigenvectors) = at::linalg_eigh(Sigma_X, "L");
+  } catch (const c10::Error&) {
+    std::tie(eigenvalues, eigenvectors) = at::linalg_eigh(Sigma_X.to(at::kDouble), "L");
+    eigenvalues = eigenvalues.to(dtype);
+    eigenvectors = eigenvectors.to(dtype);
+  }
   at::Tensor order = at::argsort(eigenvalues, /*dim=*/0, /*descending=*/true);
   at::Tensor top = order.slice(0, 0, k);
   U_k = eigenvectors.index_select(1, top);
@@ -53,6 +65,28 @@ GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : option
   sigma_z_squared = at::diag(Sigma_z).mean().item<double>();
   signal_variance = at::diag(A.matmul(Sigma_y).matmul(A.t())).mean().item<double>();
   snr = signal_variance / (options.sigma_noise() * options.sigma_noise() + 1e-10);
+}
+
+uint64_t GaussianDataset::test_seed(uint64_t seed) {
+  // A fixed odd offset (the 64-bit golden ratio): another stream of the same generator family,
+  // the same for every run of a seed.
+  return seed + 0x9E3779B97F4A7C15ull;
+}
+
+GaussianDataset::HeldOut GaussianDataset::draw_test_set(int64_t n_test) const {
+  check_at_least(n_test, 1, "GaussianDataset::draw_test_set", "n_test");
+  const int64_t d = options_.d(), k = options_.k();
+  const at::ScalarType dtype = options_.dtype();
+  at::Generator gen = make_generator(test_seed(options_.seed()));
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  // The training draws' order and kinds (eps, then W), from the test generator.
+  const at::Tensor L = at::linalg_cholesky(Sigma_y);
+  const at::Tensor eps = at::empty({n_test, k}, f32).normal_(0.0, 1.0, gen).to(dtype);
+  HeldOut out;
+  out.Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);
+  const at::Tensor W = at::randn({n_test, d}, gen, f32).to(dtype) * options_.sigma_noise();
+  out.X = out.Y.matmul(A.t()) + W;
+  return out;
 }
 
 at::Tensor GaussianDataset::get_initialization_batch(int64_t n) const {

@@ -1,7 +1,7 @@
 // The linear-Gaussian source of the baseline (src/data/ in the Python code):
 //   X = Y Aᵀ + W,  Y ~ N(0, Sigma_y) in R^k,  A (d, k) orthonormal columns,  W ~ N(0, sigma² I_d),
 // followed by PCA of X. The generation order is the baseline's, draw for draw, so that with the
-// same LibTorch the tensors equal the Python baseline's bit for bit (see DESIGN.md).
+// same LibTorch the tensors equal the Python baseline's bit for bit (see docs/design.md).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -48,6 +48,19 @@ class GaussianDataset {
 
   /// First min(n, n_samples) rows of X projected on the principal subspace: (n', k).
   at::Tensor get_initialization_batch(int64_t n) const;
+
+  /// A held-out set of `n_test` samples from the same source: the same A, Sigma_y and σ, with
+  /// independent draws (eps and W from a generator of its own, seeded from `seed` apart from the
+  /// training draws): X_test = Y_test Aᵀ + W_test, Y_test = L eps_test. Never touches the training
+  /// data or its generator. Returns {X_test (n_test, d), Y_test (n_test, k)}.
+  struct HeldOut {
+    at::Tensor X;  ///< (n_test, d)
+    at::Tensor Y;  ///< (n_test, k)
+  };
+  HeldOut draw_test_set(int64_t n_test) const;
+
+  /// The seed of draw_test_set's generator for a dataset of seed `seed`.
+  static uint64_t test_seed(uint64_t seed);
 
   at::Tensor A;                ///< (d, k) orthonormal mixing matrix (Q of a reduced QR)
   at::Tensor Sigma_y;          ///< (k, k) latent covariance B Bᵀ + 0.1 I

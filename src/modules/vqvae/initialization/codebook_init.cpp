@@ -2,7 +2,7 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/runtime.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

@@ -1,4 +1,4 @@
-// Rate-distortion initialisers (Idea 7): codebooks drawn from the reproduction distribution of
+// Rate-distortion initialisers: codebooks drawn from the reproduction distribution of
 // the Gaussian rate-distortion problem at the codebook's rate R = log2(n) bits per vector.
 #pragma once
 

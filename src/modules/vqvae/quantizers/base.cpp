@@ -2,7 +2,7 @@
 
 #include <vqvae/core/checks.h>
 #include <vqvae/initialization/codebook_init.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 
 #include <ATen/ATen.h>
 

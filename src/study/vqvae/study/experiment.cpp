@@ -11,6 +11,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -62,11 +63,115 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
 }
 
 
+std::vector<InitComparison> compare_inits(const ExperimentResult& r) {
+  std::vector<InitComparison> out;
+  for (size_t i = 0; i < r.inits.size(); ++i)
+    for (size_t j = i + 1; j < r.inits.size(); ++j) {
+      const InitStudy& a = r.inits[i];
+      const InitStudy& b = r.inits[j];
+      // The seeds both ran (seed s: the same data and held-out set for both inits).
+      std::vector<double> a_db, b_db;
+      for (size_t x = 0; x < a.seeds.size(); ++x)
+        for (size_t y = 0; y < b.seeds.size(); ++y)
+          if (a.seeds[x] == b.seeds[y]) {
+            a_db.push_back(10 * std::log10(a.test_distortion[x]));
+            b_db.push_back(10 * std::log10(b.test_distortion[y]));
+          }
+      if (a_db.empty()) continue;
+      out.push_back({a.init, b.init, paired_difference(a_db, b_db)});
+    }
+  return out;
+}
+
+namespace {
+
+// The inits with runs, by mean held-out distortion, lowest first.
+std::vector<const InitStudy*> ranked(const ExperimentResult& r) {
+  std::vector<const InitStudy*> out;
+  for (const InitStudy& s : r.inits)
+    if (!s.runs.empty()) out.push_back(&s);
+  std::stable_sort(out.begin(), out.end(), [](const InitStudy* a, const InitStudy* b) {
+    return mean_std(a->test_distortion).mean < mean_std(b->test_distortion).mean;
+  });
+  return out;
+}
+
+// The comparison of `other` with `best`, as other − best.
+PairedDifference versus(const ExperimentResult& r, InitKind other, InitKind best) {
+  for (const InitComparison& c : compare_inits(r)) {
+    if (c.a == other && c.b == best) return c.db;
+    if (c.a == best && c.b == other) {
+      PairedDifference d = c.db;
+      d.mean = -d.mean;
+      std::swap(d.low, d.high);
+      d.low = -d.low;
+      d.high = -d.high;
+      std::swap(d.a_lower, d.b_lower);
+      return d;
+    }
+  }
+  return {};
+}
+
+std::string interval_text(const PairedDifference& d) {
+  return format_signed_fixed(d.mean, 2) + " dB [" + format_signed_fixed(d.low, 2) + ", " + format_signed_fixed(d.high, 2) + "]";
+}
+
+}  // namespace
+
+const InitStudy* best_init(const ExperimentResult& r) {
+  const auto order = ranked(r);
+  return order.empty() ? nullptr : order.front();
+}
+
+const InitStudy* runner_up(const ExperimentResult& r) {
+  const auto order = ranked(r);
+  return order.size() < 2 ? nullptr : order[1];
+}
+
+double mean_test_standard_error(const ExperimentResult& r) {
+  std::vector<double> all;
+  for (const InitStudy& s : r.inits) all.insert(all.end(), s.test_distortion_se.begin(), s.test_distortion_se.end());
+  return mean_std(all).mean;
+}
+
+std::string below_bound(const ExperimentResult& r) {
+  std::string out;
+  for (const InitStudy& s : r.inits)
+    for (size_t i = 0; i < s.runs.size(); ++i)
+      if (s.test_distortion[i] < r.bound.distortion_rate - 2 * s.test_distortion_se[i])
+        out += (out.empty() ? "" : ", ") + std::string(to_string(s.init)) + " seed " + std::to_string(s.seeds[i]) + " (" +
+               format_fixed(s.test_distortion[i], 3) + " ± " + format_fixed(s.test_distortion_se[i], 3) + ")";
+  return out;
+}
+
+std::string format_comparisons(const ExperimentResult& r, const std::string& indent) {
+  const InitStudy* best = best_init(r);
+  const InitStudy* second = runner_up(r);
+  if (!best || !second) return "";
+  std::ostringstream out;
+  const int64_t pairs = static_cast<int64_t>(best->seeds.size());
+  out << indent << "paired over " << pairs << " seeds (held-out D, other − best, 95 % Student's t interval): best "
+      << to_string(best->init) << "\n";
+  for (const InitStudy* s : ranked(r)) {
+    if (s == best) continue;
+    const PairedDifference d = versus(r, s->init, best->init);
+    out << indent << "  " << padded(to_string(s->init), 16) << padded(interval_text(d), 30) << to_string(best->init)
+        << " lower in " << d.b_lower << "/" << d.pairs << " seeds" << (d.includes_zero() ? "" : "  *") << "\n";
+  }
+  const PairedDifference d = versus(r, second->init, best->init);
+  out << indent << "runner-up " << to_string(second->init) << ": "
+      << (d.includes_zero() ? "its interval includes 0: these seeds cannot separate it from " + std::string(to_string(best->init))
+                            : "its interval excludes 0: " + std::string(to_string(best->init)) + " is lower beyond the seeds' noise")
+      << " (* marks an interval that excludes 0)\n";
+  return out.str();
+}
+
 std::string format_experiment_table(const ExperimentResult& r) {
   const RunConfig& c = r.config;
   const double bound = r.bound.distortion_rate;
   std::ostringstream out;
-  out << "R(D)-initialisation study: d=" << c.d << " k=" << c.k << " n=" << c.n
+  out << "R(D)-initialisation study: d=" << c.d << " k=" << c.k << " n=" << c.n << " (held out: " << c.n_test << ")"
       << " sigma=" << format_significant(c.sigma_noise) << ", " << c.codebook_size
       << " codewords (R = " << format_fixed(r.bound.rate_bits, 2) << " bits), " << to_string(c.quantizer)
       << ", " << to_string(c.optimizer) << " lr " << format_significant(c.lr) << ", batch " << c.batch_size << ", "
@@ -75,23 +180,32 @@ std::string format_experiment_table(const ExperimentResult& r) {
       << (r.revive_dead_codes ? ", dead-code revival on (window " + std::to_string(r.revival_window) + " steps)"
                               : "")
       << "\n\n";
-  const std::vector<size_t> w = {32, 18, 13, 12, 15};
-  std::string header = padded("init", w[0]) + padded("D final", w[1]) + padded("gap to D(R)", w[2]) +
-                       padded("dead codes", w[3]) + padded("steps to 10%", w[4]) + (r.revive_dead_codes ? "revived" : "");
+  const std::vector<size_t> w = {32, 18, 13, 18, 14, 15};
+  std::string header = padded("init", w[0]) + padded("D test", w[1]) + padded("gap to D(R)", w[2]) +
+                       padded("D train", w[3]) + padded("dead te/tr", w[4]) + padded("steps to 10%", w[5]) +
+                       (r.revive_dead_codes ? "revived" : "");
   header.erase(header.find_last_not_of(' ') + 1);
   out << header << "\n";
-  const auto row = [&](const std::string& name, const std::vector<double>& distortion,
-                       const std::vector<double>& dead, const std::string& steps, const std::string& revived) {
-    const MeanStd d = mean_std(distortion);
-    std::string line = padded(name, w[0]) + padded(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
-                       padded(format_signed_fixed(gap_db(d.mean, bound), 2) + " dB", w[2]) + padded(format_fixed(mean_std(dead).mean, 1), w[3]) +
-                       padded(steps, w[4]) + revived;
+  const auto pm = [](const std::vector<double>& v) {
+    const MeanStd d = mean_std(v);
+    return format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3);
+  };
+  const auto row = [&](const std::string& name, const std::vector<double>& test, const std::vector<double>& train,
+                       const std::string& dead, const std::string& steps, const std::string& revived) {
+    std::string line = padded(name, w[0]) + padded(pm(test), w[1]) +
+                       padded(format_signed_fixed(gap_db(mean_std(test).mean, bound), 2) + " dB", w[2]) +
+                       padded(pm(train), w[3]) + padded(dead, w[4]) + padded(steps, w[5]) + revived;
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   };
+  const auto dead_pair = [](const std::vector<double>& test, const std::vector<double>& train) {
+    return format_fixed(mean_std(test).mean, 1) + "/" + format_fixed(mean_std(train).mean, 1);
+  };
+  const InitStudy* best = best_init(r);
   for (const InitStudy& s : r.inits) {
     if (s.runs.empty()) out << padded(to_string(s.init), w[0]) << s.note << "\n";
-    else row(to_string(s.init), s.final_distortion, s.dead_codes, format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
+    else row(std::string(to_string(s.init)) + (&s == best ? " (best)" : ""), s.test_distortion, s.final_distortion,
+             dead_pair(s.test_dead_codes, s.dead_codes), format_fixed(mean_std(s.steps_to_within_10_percent).mean, 0),
              r.revive_dead_codes ? format_fixed(mean_std(s.revived).mean, 1) : "");
   }
   out << "reference rows (no gradient training):\n";
@@ -99,13 +213,30 @@ std::string format_experiment_table(const ExperimentResult& r) {
     if (s.runs.empty()) continue;
     std::vector<double> initial_dead;
     for (const auto& run : s.runs) initial_dead.push_back(static_cast<double>(run.history.front().dead_codes));
-    row(std::string(to_string(s.init)) + ", initial codebook", s.initial_distortion, initial_dead, "-", "");
+    std::vector<double> initial_test_dead;
+    for (const auto& run : s.runs) initial_test_dead.push_back(static_cast<double>(run.history.front().test_dead_codes));
+    row(std::string(to_string(s.init)) + ", initial codebook", s.initial_test_distortion, s.initial_distortion,
+        dead_pair(initial_test_dead, initial_dead), "-", "");
   }
-  if (r.kmeans_skipped.empty()) row("k-means (Lloyd, k-means++)", r.kmeans_distortion, r.kmeans_dead_codes, "-", "");
+  if (r.kmeans_skipped.empty()) row("k-means (Lloyd, k-means++)", r.kmeans_test_distortion, r.kmeans_distortion, "-/" +
+                                    format_fixed(mean_std(r.kmeans_dead_codes).mean, 1), "-", "");
   else out << padded("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
   out << padded("D(R) bound", w[0]) << padded(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
+  if (best) {
+    const std::string below = below_bound(r);
+    out << "held-out set: " << c.n_test << " samples; standard error of one run's D test ≈ "
+        << format_significant(mean_test_standard_error(r), 2) << " ("
+        << format_signed_fixed(10 * std::log10(1 + 2 * mean_test_standard_error(r) / bound), 2) << " dB at 2 SE); "
+        << (below.empty() ? "every run's D test is at or above D(R) within 2 SE"
+                          : "BELOW D(R) by more than 2 SE, which no code can be: " + below + " (something is wrong)")
+        << "\n";
+  }
+  out << format_comparisons(r, "");
+  std::vector<std::string> notes;  // once each: like-for-like cells give every init the same note
   for (const InitStudy& s : r.inits)
-    if (!s.runs.empty() && !s.note.empty()) out << "note: " << s.note << "\n";
+    if (!s.runs.empty() && !s.note.empty() && std::find(notes.begin(), notes.end(), s.note) == notes.end())
+      notes.push_back(s.note);
+  for (const std::string& note : notes) out << "note: " << note << "\n";
   return out.str();
 }
 
@@ -119,33 +250,53 @@ void write_experiment_group(Hdf5Writer& file, const std::string& group, const Ex
     if (!s.note.empty()) file.write_attribute(base, "note", s.note);
     if (s.runs.empty()) continue;  // skipped: the note says why
     file.write_tensor(base + "/initial_distortion", at::tensor(s.initial_distortion, at::kDouble));
+    file.write_tensor(base + "/initial_test_distortion", at::tensor(s.initial_test_distortion, at::kDouble));
     file.write_tensor(base + "/final_distortion", at::tensor(s.final_distortion, at::kDouble));
+    file.write_tensor(base + "/test_distortion", at::tensor(s.test_distortion, at::kDouble));
+    file.write_tensor(base + "/test_distortion_se", at::tensor(s.test_distortion_se, at::kDouble));
+    file.write_tensor(base + "/test_dead_codes", at::tensor(s.test_dead_codes, at::kDouble));
+    file.write_tensor(base + "/test_perplexity", at::tensor(s.test_perplexity, at::kDouble));
     file.write_tensor(base + "/dead_codes", at::tensor(s.dead_codes, at::kDouble));
     file.write_tensor(base + "/steps_to_within_10_percent", at::tensor(s.steps_to_within_10_percent, at::kDouble));
     file.write_tensor(base + "/revived", at::tensor(s.revived, at::kDouble));
     file.write_tensor(base + "/steps", at::tensor(s.steps, at::kDouble));
     file.write_tensor(base + "/mean_distortion", at::tensor(s.mean_distortion, at::kDouble));
-    const MeanStd d = mean_std(s.final_distortion);
+    file.write_tensor(base + "/mean_test_distortion", at::tensor(s.mean_test_distortion, at::kDouble));
+    const MeanStd d = mean_std(s.final_distortion), t = mean_std(s.test_distortion);
     file.write_attribute(base, "final_distortion_mean", d.mean);
     file.write_attribute(base, "final_distortion_std", d.std);
     file.write_attribute(base, "gap_db", gap_db(d.mean, r.bound.distortion_rate));
+    file.write_attribute(base, "test_distortion_mean", t.mean);
+    file.write_attribute(base, "test_distortion_std", t.std);
+    file.write_attribute(base, "test_gap_db", gap_db(t.mean, r.bound.distortion_rate));
     for (size_t i = 0; i < s.runs.size(); ++i) {
       const std::string run = base + "/seed_" + std::to_string(s.seeds[i]);
-      file.create_group(run + "/history");
-      for (const auto& [name, values] : history_columns(s.runs[i].history))
-        file.write_tensor(run + "/history/" + name, at::tensor(values, at::kDouble));
-      file.write_tensor(run + "/initial_codebook", s.runs[i].initial_codebook);
-      file.write_tensor(run + "/codebook", s.runs[i].codebook);
+      write_run_group(file, run, s.runs[i]);
       file.write_attribute(run, "seed", static_cast<int64_t>(s.seeds[i]));
-      file.write_attribute(run, "distortion", s.runs[i].summary.distortion);
-      file.write_attribute(run, "gap_db", s.runs[i].summary.gap_db);
-      file.write_attribute(run, "dead_codes", s.runs[i].summary.dead_codes);
-      file.write_attribute(run, "revived", s.runs[i].summary.revived);
     }
+  }
+  // Paired comparisons of the held-out distortion (dB) over the shared seeds, every pair.
+  const std::vector<InitComparison> comparisons = compare_inits(r);
+  if (!comparisons.empty()) {
+    file.create_group(at("paired"));
+    for (const InitComparison& c : comparisons) {
+      const std::string name = at(std::string("paired/") + to_string(c.a) + "_minus_" + to_string(c.b));
+      file.create_group(name);
+      file.write_attribute(name, "pairs", c.db.pairs);
+      file.write_attribute(name, "mean_db", c.db.mean);
+      file.write_attribute(name, "low_db", c.db.low);
+      file.write_attribute(name, "high_db", c.db.high);
+      file.write_attribute(name, "confidence", 0.95);
+      file.write_attribute(name, "a_lower", c.db.a_lower);
+      file.write_attribute(name, "b_lower", c.db.b_lower);
+    }
+    if (const InitStudy* best = best_init(r)) file.write_attribute(at("paired"), "best", std::string(to_string(best->init)));
+    if (const InitStudy* second = runner_up(r)) file.write_attribute(at("paired"), "runner_up", std::string(to_string(second->init)));
   }
   if (!r.kmeans_distortion.empty()) {  // none when the study stopped early
     file.create_group(at("kmeans"));
     file.write_tensor(at("kmeans/distortion"), at::tensor(r.kmeans_distortion, at::kDouble));
+    file.write_tensor(at("kmeans/test_distortion"), at::tensor(r.kmeans_test_distortion, at::kDouble));
     file.write_tensor(at("kmeans/dead_codes"), at::tensor(r.kmeans_dead_codes, at::kDouble));
     file.write_attribute(at("kmeans"), "max_iter", r.kmeans_max_iter);
     file.write_attribute(at("kmeans"), "n_init", r.kmeans_n_init);
@@ -160,8 +311,10 @@ void write_experiment_group(Hdf5Writer& file, const std::string& group, const Ex
   file.write_attribute(group, "rate_bits", r.bound.rate_bits);
 }
 
-void write_experiment_root(Hdf5Writer& file, const ExperimentResult& r, const std::string& command) {
-  write_config_attributes(file, r.config);
+void write_experiment_root(Hdf5Writer& file, const ExperimentResult& r, const std::string& command,
+                           const std::string& codebook_sizes) {
+  write_config_attributes(file, r.config, codebook_sizes.empty() ? "" : "codebook_size");
+  if (!codebook_sizes.empty()) file.write_attribute("/", "codebook_size", codebook_sizes);
   std::string inits;
   for (const InitStudy& s : r.inits) inits += (inits.empty() ? "" : ",") + std::string(to_string(s.init));
   file.write_attribute("/", "inits", inits);
@@ -200,14 +353,14 @@ std::string plot_experiment(const std::string& path, const ExperimentResult& r) 
       out << "\n" << std::setprecision(10);
       for (size_t e = 0; e < plotted.front()->steps.size(); ++e) {
         out << plotted.front()->steps[e];
-        for (const InitStudy* s : plotted) out << " " << s->mean_distortion[e];
+        for (const InitStudy* s : plotted) out << " " << s->mean_test_distortion[e];
         out << "\n";
       }
     }
     std::ostringstream out;
-    out << "set title 'Distortion vs step (mean of " << r.seeds.size() << " seeds), " << r.config.codebook_size
-        << " codewords, k = " << r.config.k << "'\n";
-    out << "set xlabel 'training step'\nset ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
+    out << "set title 'Held-out distortion vs step (mean of " << r.seeds.size() << " seeds, " << r.config.n_test
+        << " held-out samples), " << r.config.codebook_size << " codewords, k = " << r.config.k << "'\n";
+    out << "set xlabel 'training step'\nset ylabel 'D test = mean ||z - z_q_hard||^2 (log scale)'\n";
     out << "set logscale y\nset grid\nset key top right\n";
     out << std::setprecision(10);
     out << "set yrange [" << 0.8 * r.bound.distortion_rate << ":*]\n";
@@ -215,8 +368,8 @@ std::string plot_experiment(const std::string& path, const ExperimentResult& r) 
     for (size_t i = 0; i < plotted.size(); ++i)
       out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << kPlotColours[i % 6]
           << "' title " << gnuplot_quoted(to_string(plotted[i]->init)) << ", ";
-    if (!r.kmeans_distortion.empty())
-      out << mean_std(r.kmeans_distortion).mean << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
+    if (!r.kmeans_test_distortion.empty())
+      out << mean_std(r.kmeans_test_distortion).mean << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
     out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'red' title 'D(R)'\n";
     return out.str();
   });

@@ -1,9 +1,11 @@
-// The R(D)-initialisation study (`vqvae experiment`, DESIGN.md "Idea 7"): several codebook
-// initialisations × several seeds trained on the same data, against two references computed in
-// the same run — each initial codebook alone (no training) and k-means (Lloyd, k-means++
-// seeding) with no gradient training — and the Gaussian bound D(R), R = log2(n).
+// The R(D)-initialisation study (`vqvae experiment`, docs/study.md): several codebook
+// initialisations × several seeds trained on the same data, measured on a held-out set of the same
+// source, against two references computed in the same run — each initial codebook alone (no
+// training) and k-means (Lloyd, k-means++ seeding) with no gradient training — and the Gaussian
+// bound D(R), R = log2(n); inits compared by paired differences over seeds.
 #pragma once
 
+#include <vqvae/math/statistics.h>
 #include <vqvae/study/run.h>
 #include <vqvae/study/run_config.h>
 
@@ -54,13 +56,26 @@ struct InitStudy {
   std::string note;
   std::vector<uint64_t> seeds;              ///< of the runs, ascending
   std::vector<TrainingRunResult> runs;
-  std::vector<double> initial_distortion;   ///< the untrained codebook, per seed
-  std::vector<double> final_distortion;
-  std::vector<double> dead_codes;           ///< at the end
+  std::vector<double> initial_distortion;   ///< the untrained codebook, per seed (training set)
+  std::vector<double> initial_test_distortion;  ///< the untrained codebook on the held-out set
+  std::vector<double> final_distortion;     ///< per seed, on the training set
+  std::vector<double> test_distortion;      ///< per seed, on the held-out set (the headline)
+  std::vector<double> test_distortion_se;   ///< its standard error, per seed
+  std::vector<double> test_dead_codes;      ///< at the end, on the held-out set
+  std::vector<double> test_perplexity;
+  std::vector<double> dead_codes;           ///< at the end (training set)
   std::vector<double> steps_to_within_10_percent;
   std::vector<double> revived;
   std::vector<double> steps;                ///< evaluated steps (the same for every seed)
   std::vector<double> mean_distortion;      ///< distortion at those steps, mean over seeds
+  std::vector<double> mean_test_distortion; ///< held-out distortion at those steps, mean over seeds
+};
+
+/// Two inits compared over the seeds they share (seed s: the same data and held-out set for both):
+/// the paired differences of their held-out distortion in dB, 10 log10(D_a,s / D_b,s).
+struct InitComparison {
+  InitKind a = InitKind::uniform, b = InitKind::uniform;
+  PairedDifference db;  ///< mean, 95 % Student's t interval, and the seeds where each is lower
 };
 
 struct ExperimentResult {
@@ -74,6 +89,7 @@ struct ExperimentResult {
   LatentBound bound;                        ///< of the latents of the initial model (config.seed)
   std::vector<InitStudy> inits;
   std::vector<double> kmeans_distortion;    ///< per seed (empty when the study stopped early)
+  std::vector<double> kmeans_test_distortion;  ///< the same centres on the held-out set
   std::vector<double> kmeans_dead_codes;
   /// Why the k-means reference was not computed although the study finished ("" when it was):
   /// with more codewords than samples it has no sample for every codeword.
@@ -100,6 +116,23 @@ class ExperimentDiverged : public std::runtime_error {
   std::shared_ptr<const ExperimentResult> partial_;
 };
 
+/// Every pair of inits with runs, a before b in the table's order; best_init (lowest mean held-out
+/// distortion) and runner_up name the two the table marks (runner_up null with fewer than two).
+std::vector<InitComparison> compare_inits(const ExperimentResult& result);
+const InitStudy* best_init(const ExperimentResult& result);
+const InitStudy* runner_up(const ExperimentResult& result);
+
+/// The paired comparisons as the table prints them: the best init, each other one's difference
+/// from it with its interval and wins, and the runner-up's verdict; each line starts with `indent`.
+std::string format_comparisons(const ExperimentResult& result, const std::string& indent);
+
+/// The held-out set's standard error of one run's D, averaged over the runs of the study (what
+/// the table states as the sampling error of its test column).
+double mean_test_standard_error(const ExperimentResult& result);
+/// The runs whose held-out D lies below D(R) by more than 2 standard errors ("" when none): the
+/// bound holds for any code on the source, so such a run means something is wrong.
+std::string below_bound(const ExperimentResult& result);
+
 /// Runs the study: a rate sweep (sweep_grid.h) of the one size config.codebook_size, in this
 /// process. Throws InvalidArgument for an invalid config (check_config), seeds < 1, no init,
 /// kmeans_max_iter < 0 or kmeans_n_init < 1. An init that cannot serve the size as configured
@@ -111,9 +144,11 @@ class ExperimentDiverged : public std::runtime_error {
 /// run are left out).
 ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options = {});
 
-/// The table: per init, D final mean ± std, gap to D(R) (dB, of the mean), dead codes, steps to
-/// within 10 % of the final D (and revived codes when revival is on); then the reference rows:
-/// each untrained initial codebook, k-means, and D(R) itself.
+/// The table: per init, the held-out D (mean ± std over seeds: the headline), its gap to D(R) (dB,
+/// of the mean), the training D beside it, dead codes (held-out / training), steps to within 10 %
+/// of the final D (and revived codes when revival is on); the reference rows: each untrained
+/// initial codebook, k-means, and D(R) itself; the held-out set's sampling error and whether the
+/// bound holds; then the paired comparisons of the best init with every other.
 std::string format_experiment_table(const ExperimentResult& result);
 
 /// One HDF5 file: /runs/<init>/seed_<s>/history/<metric>, per-init summaries, /kmeans, the
@@ -126,7 +161,10 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& resu
 /// "sizes/256": runs, k-means, eigenvalues, seeds, D(R)), and what belongs to the file's root
 /// (configuration, options, status, grid, provenance). A rate sweep writes one group per size.
 void write_experiment_group(Hdf5Writer& file, const std::string& group, const ExperimentResult& result);
-void write_experiment_root(Hdf5Writer& file, const ExperimentResult& result, const std::string& command);
+/// codebook_sizes: a sweep's sizes as text ("16,64,256"), written as the root's codebook_size (each
+/// size's group has its own); "" for one rate.
+void write_experiment_root(Hdf5Writer& file, const ExperimentResult& result, const std::string& command,
+                           const std::string& codebook_sizes = "");
 
 /// Plots mean distortion vs step per init, with the D(R) and k-means lines, by running gnuplot
 /// on a data file and script in a temporary folder; PNG (pngcairo) or SVG by `path`'s extension.

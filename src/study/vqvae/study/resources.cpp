@@ -159,12 +159,26 @@ MemoryEstimate estimate_validate_memory(const RunConfig& c, int64_t training_ste
                  {generation_phase(c.d, c.k, c.n), reference, initialisation_phase(c), training});
 }
 
+// The held-out set: its X and Y, and its latents, kept for every evaluation.
+MemoryPart held_out_part(const RunConfig& c) {
+  const double N = non_negative(c.n_test), D = non_negative(c.d), K = non_negative(c.k);
+  return part("held-out set", N * (D + 2 * K) * kFloat, "n_test", c.n_test);
+}
+
+// An evaluation pass over the larger of the training and the held-out set.
+Parts largest_evaluation_phase(const RunConfig& c) {
+  RunConfig larger = c;
+  larger.n = std::max(c.n, c.n_test);
+  return evaluation_phase(larger);
+}
+
 MemoryEstimate estimate_train_memory(const RunConfig& c, const TrainingRunOptions& options) {
   Parts persistent = dataset_parts(c.d, c.k, c.n);
+  persistent.push_back(held_out_part(c));
   Parts training = training_parts(c);
   persistent.push_back(history_part(c, options, 1));
   std::vector<Parts> phases = {generation_phase(c.d, c.k, c.n)};
-  for (Parts phase : {initialisation_phase(c), evaluation_phase(c)}) {
+  for (Parts phase : {initialisation_phase(c), largest_evaluation_phase(c)}) {
     phase.insert(phase.begin(), training.begin(), training.end());
     phases.push_back(phase);
   }
@@ -175,15 +189,20 @@ MemoryEstimate estimate_experiment_memory(const RunConfig& c, const ExperimentOp
   const double runs = non_negative(options.seeds) * static_cast<double>(options.inits.size());
   const double n = non_negative(c.codebook_size), K = non_negative(c.k), N = non_negative(c.n);
   Parts persistent = dataset_parts(c.d, c.k, c.n);
+  persistent.push_back(held_out_part(c));
   persistent.push_back(part("latents", N * K * kFloat, "n", c.n));
   persistent.push_back(part("finished runs' codebooks", runs * 2 * n * K * kFloat, "codebook_size", c.codebook_size));
   persistent.push_back(history_part(c, options.training, runs));
   std::vector<Parts> phases = {generation_phase(c.d, c.k, c.n)};
-  // One run at a time, with the worst initialiser of the study.
+  // One run at a time, with the worst initialiser of the study, at the largest size (c's
+  // codebook_size); every init there starts from one latent per codeword when k-means needs them.
+  const bool kmeans = std::any_of(options.inits.begin(), options.inits.end(),
+                                  [](InitKind i) { return needs_a_row_per_codeword(i); });
   for (InitKind init : options.inits) {
     RunConfig run = c;
     run.init = init;
-    for (Parts phase : {initialisation_phase(run), evaluation_phase(run)}) {
+    if (kmeans && c.codebook_size <= c.n) run.init_samples = std::max(run.init_samples, c.codebook_size);
+    for (Parts phase : {initialisation_phase(run), largest_evaluation_phase(run)}) {
       const Parts training = training_parts(run);
       phase.insert(phase.begin(), training.begin(), training.end());
       phases.push_back(phase);
@@ -283,10 +302,10 @@ std::string format_memory_estimate(const MemoryEstimate& estimate, const Availab
   return out.str();
 }
 
-std::string dead_by_construction_warning(const RunConfig& c) {
+std::string dead_by_construction_warning(const RunConfig& c, const std::string& size_key) {
   const int64_t dead = dead_by_construction(c);
   if (dead == 0) return "";
-  return param("codebook_size") + " " + std::to_string(c.codebook_size) + " > " + param("n") + " " +
+  return param(size_key) + " " + std::to_string(c.codebook_size) + " > " + param("n") + " " +
          std::to_string(c.n) + ": at least " + std::to_string(dead) +
          " codewords are dead by construction (each sample has one nearest codeword)";
 }

@@ -1,6 +1,6 @@
 // Pre-flight resource estimate: the peak memory a workload (`vqvae data`, `validate`, `train`,
 // `experiment`) will need, from its configuration alone, and the memory the process may use, so
-// that a configuration that cannot fit is refused before any work (issue 16).
+// that a configuration that cannot fit is refused before any work (docs/reliability.md).
 //
 // An estimate is a list of named parts, in bytes, that are alive together at the workload's peak
 // (the program's fixed cost, the dataset, the codebook and its optimizer state, the step's
@@ -87,6 +87,6 @@ inline int64_t dead_by_construction(const RunConfig& config) {
 /// The warning `train` and `experiment` print for it: "--codebook-size 512 > --n 500: at least
 /// 12 codewords are dead by construction (each sample is nearest to one codeword)", with the
 /// parameters marked by param(); "" when there is none.
-std::string dead_by_construction_warning(const RunConfig& config);
+std::string dead_by_construction_warning(const RunConfig& config, const std::string& size_key = "codebook_size");
 
 }  // namespace vqvae

@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace vqvae {
 namespace {
@@ -156,6 +157,51 @@ EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta) {
   return r;
 }
 
+HeldOutEvaluation evaluate_held_out(VQVAE& model, const at::Tensor& x_test) {
+  c10::NoGradGuard no_grad;
+  const VQVAEOutput out = model->forward(x_test);
+  const at::Tensor per_sample = (out.z - out.z_q_hard).to(at::kDouble).pow(2).sum(1);  // (N_test)
+  HeldOutEvaluation e;
+  e.distortion = per_sample.mean().item<double>();
+  const int64_t N = per_sample.numel();
+  e.distortion_se = N > 1 ? per_sample.std().item<double>() / std::sqrt(static_cast<double>(N)) : 0.0;
+  const CodebookUsage usage = codebook_usage(out.indices, model->quantizer()->codebook_size());
+  e.perplexity = usage.perplexity;
+  e.dead_codes = usage.dead_codes;
+  e.codes_used = (usage.usage > 0).sum().item<int64_t>();
+  return e;
+}
+
+// The summary of a run from its history (the last evaluation), the codewords revived, the steps
+// taken, and, when it finished, the bound of its latents and the held-out set's standard error.
+static RunSummary summarize(const std::vector<EvalRecord>& history, int64_t revived, int64_t steps, int64_t n,
+                     const LatentBound* bound, double test_distortion_se) {
+  RunSummary s;
+  const EvalRecord& last = history.back();
+  s.test_distortion = last.test_distortion;
+  s.test_distortion_se = test_distortion_se;
+  s.test_perplexity = last.test_perplexity;
+  s.test_dead_codes = last.test_dead_codes;
+  s.distortion = last.distortion;
+  s.perplexity = last.perplexity;
+  s.dead_codes = last.dead_codes;
+  s.codes_used = last.codes_used;
+  s.revived = revived;
+  s.steps = steps;
+  s.rate_bits = std::log2(static_cast<double>(n));
+  s.steps_to_within_10_percent = steps_to_within(history, 0.1);
+  if (bound) {
+    s.latent_variance = bound->latent_variance;
+    s.distortion_over_variance = bound->latent_variance > 0 ? last.distortion / bound->latent_variance : 0.0;
+    s.rate_bits = bound->rate_bits;
+    s.distortion_rate_bound = bound->distortion_rate;
+    s.gap_db = gap_db(last.distortion, bound->distortion_rate);
+    s.test_gap_db = last.test_distortion > 0 ? gap_db(last.test_distortion, bound->distortion_rate) : 0.0;
+    s.eigenvalues = bound->eigenvalues;
+  }
+  return s;
+}
+
 RunSchedule run_schedule(int64_t samples, int64_t batch_size, const TrainingRunOptions& options) {
   RunSchedule schedule;
   schedule.steps_per_epoch = ceil_div(samples, std::min(batch_size, samples));
@@ -207,8 +253,17 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
   std::vector<int64_t> last_used(static_cast<size_t>(n), 0);  // step of last use or revival
   int64_t revived = 0;
 
+  const at::Tensor& held_out = options.held_out();
+  if (held_out.defined()) check_shape(held_out, where, "held_out", {-1, x.size(1)}, "(N_test, d)");
   const auto evaluate = [&](int64_t step) {
     EvalRecord record = evaluate_model(model, x, config.beta);
+    if (held_out.defined()) {
+      const HeldOutEvaluation test = evaluate_held_out(model, held_out);
+      record.test_distortion = test.distortion;
+      record.test_perplexity = test.perplexity;
+      record.test_dead_codes = test.dead_codes;
+      record.test_codes_used = test.codes_used;
+    }
     record.step = step;
     record.epoch = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
     record.revived = revived;
@@ -228,16 +283,7 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
     partial->last_step = step - 1;
     partial->diverged_at_step = step;
     partial->stop_reason = what + " (" + to_string(config.optimizer) + ", lr " + format_significant(config.lr) + ")";
-    RunSummary& s = partial->summary;
-    const EvalRecord& last = partial->history.back();
-    s.distortion = last.distortion;
-    s.perplexity = last.perplexity;
-    s.dead_codes = last.dead_codes;
-    s.codes_used = last.codes_used;
-    s.revived = revived;
-    s.steps = step - 1;
-    s.rate_bits = std::log2(static_cast<double>(n));
-    s.steps_to_within_10_percent = steps_to_within(partial->history, 0.1);
+    partial->summary = summarize(partial->history, revived, step - 1, n, nullptr, 0.0);
     const std::string message = "training diverged at step " + std::to_string(step) + ": " + partial->stop_reason;
     throw TrainingDiverged(message, std::move(partial));
   };
@@ -333,27 +379,16 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
     z = model->encode(x);
   }
   const LatentBound bound = latent_distortion_rate(z, n);
-  const EvalRecord& last = result.history.back();
-  RunSummary& s = result.summary;
-  s.distortion = last.distortion;
-  s.latent_variance = bound.latent_variance;
-  s.distortion_over_variance = bound.latent_variance > 0 ? last.distortion / bound.latent_variance : 0.0;
-  s.rate_bits = bound.rate_bits;
-  s.distortion_rate_bound = bound.distortion_rate;
-  s.gap_db = gap_db(last.distortion, bound.distortion_rate);
-  s.perplexity = last.perplexity;
-  s.dead_codes = last.dead_codes;
-  s.codes_used = last.codes_used;
-  s.revived = revived;
-  s.steps = steps_done;
-  s.steps_to_within_10_percent = steps_to_within(result.history, 0.1);
-  s.eigenvalues = bound.eigenvalues;
+  const double test_se = held_out.defined() ? evaluate_held_out(model, held_out).distortion_se : 0.0;
+  result.summary = summarize(result.history, revived, steps_done, n, &bound, test_se);
   return result;
 }
 
 TrainingRunResult run_training(const RunConfig& config, const GaussianDataset& dataset,
                                const TrainingRunOptions& options) {
-  return run_training(build_model(config, dataset), dataset.X, config, options);
+  TrainingRunOptions with_test = options;
+  if (!with_test.held_out().defined()) with_test.held_out(dataset.draw_test_set(config.n_test).X);
+  return run_training(build_model(config, dataset), dataset.X, config, with_test);
 }
 
 std::string summary_to_json(const RunSummary& s) {
@@ -363,44 +398,63 @@ std::string summary_to_json(const RunSummary& s) {
   return j.dump(2);
 }
 
+void write_run_group(Hdf5Writer& file, const std::string& group, const TrainingRunResult& run) {
+  if (group != "/") file.create_group(group);
+  file.create_group(hdf5_child(group, "history"));
+  for (const auto& [name, values] : history_columns(run.history))
+    file.write_tensor(hdf5_child(group, "history/" + name), at::tensor(values, at::kDouble));
+  file.create_group(hdf5_child(group, "summary"));
+  for_each_summary_field([&](const char* name, auto member) { file.write_attribute(hdf5_child(group, "summary"), name, run.summary.*member); });
+  file.write_tensor(hdf5_child(group, "summary/eigenvalues"), at::tensor(run.summary.eigenvalues, at::kDouble));
+  file.write_tensor(hdf5_child(group, "initial_codebook"), run.initial_codebook);
+  file.write_tensor(hdf5_child(group, "codebook"), run.codebook);
+  file.write_attribute(group, "status", std::string(to_string(run.status)));
+  file.write_attribute(group, "last_step", run.last_step);
+  if (run.status == RunStatus::diverged) {
+    file.write_attribute(group, "diverged_at_step", run.diverged_at_step);
+    file.write_attribute(group, "diverged_reason", run.stop_reason);
+  }
+}
+
+TrainingRunResult read_run_group(const Hdf5Reader& file, const std::string& group) {
+  TrainingRunResult run;
+  bool first = true;
+  for_each_history_field([&](const char* name, auto member) {
+    const at::Tensor column = file.read_tensor(hdf5_child(group, std::string("history/") + name)).to(at::kDouble).contiguous();
+    if (first) run.history.resize(static_cast<size_t>(column.numel()));
+    first = false;
+    check_shape(column, "read_run_group", name, {static_cast<int64_t>(run.history.size())}, "(evaluations)");
+    const double* values = column.data_ptr<double>();
+    using Field = std::decay_t<decltype(run.history[0].*member)>;
+    for (size_t e = 0; e < run.history.size(); ++e) run.history[e].*member = static_cast<Field>(values[e]);
+  });
+  const std::string summary = hdf5_child(group, "summary");
+  for_each_summary_field([&](const char* name, auto member) {
+    using Field = std::decay_t<decltype(run.summary.*member)>;
+    if constexpr (std::is_integral_v<Field>) run.summary.*member = file.read_int_attribute(summary, name);
+    else run.summary.*member = file.read_double_attribute(summary, name);
+  });
+  const at::Tensor eigenvalues = file.read_tensor(hdf5_child(group, "summary/eigenvalues")).to(at::kDouble).contiguous();
+  run.summary.eigenvalues.assign(eigenvalues.data_ptr<double>(), eigenvalues.data_ptr<double>() + eigenvalues.numel());
+  run.initial_codebook = file.read_tensor(hdf5_child(group, "initial_codebook"));
+  run.codebook = file.read_tensor(hdf5_child(group, "codebook"));
+  run.status = parse_choice(kRunStatusNames, file.read_string_attribute(group, "status"), group + ": status");
+  run.last_step = file.read_int_attribute(group, "last_step");
+  return run;
+}
+
 void write_training_hdf5(const std::string& path, const TrainingRunResult& result,
                          const RunConfig& config, const TrainingRunOptions& options,
                          const std::string& command) {
   Hdf5Writer file(path);
-  file.create_group("history");
-  for (const auto& [name, values] : history_columns(result.history))
-    file.write_tensor("history/" + name, at::tensor(values, at::kDouble));
-  if (!result.summary.eigenvalues.empty())  // a diverged run has no bound
-    file.write_tensor("eigenvalues", at::tensor(result.summary.eigenvalues, at::kDouble));
-  file.write_tensor("initial_codebook", result.initial_codebook);
-  file.write_tensor("codebook", result.codebook);
-  file.create_group("summary");
-  const RunSummary& s = result.summary;
-  file.write_attribute("summary", "distortion", s.distortion);
-  file.write_attribute("summary", "latent_variance", s.latent_variance);
-  file.write_attribute("summary", "distortion_over_variance", s.distortion_over_variance);
-  file.write_attribute("summary", "rate_bits", s.rate_bits);
-  file.write_attribute("summary", "distortion_rate_bound", s.distortion_rate_bound);
-  file.write_attribute("summary", "gap_db", s.gap_db);
-  file.write_attribute("summary", "perplexity", s.perplexity);
-  file.write_attribute("summary", "dead_codes", s.dead_codes);
-  file.write_attribute("summary", "codes_used", s.codes_used);
-  file.write_attribute("summary", "revived", s.revived);
-  file.write_attribute("summary", "steps", s.steps);
-  file.write_attribute("summary", "steps_to_within_10_percent", s.steps_to_within_10_percent);
+  write_run_group(file, "/", result);
   write_config_attributes(file, config);
   write_provenance(file, command);
   file.write_attribute("/", "epochs", options.epochs());
-  file.write_attribute("/", "steps", s.steps);
+  file.write_attribute("/", "steps", result.summary.steps);
   file.write_attribute("/", "eval_every", options.eval_every());
   file.write_attribute("/", "revive_dead_codes", static_cast<int64_t>(options.revive_dead_codes()));
   file.write_attribute("/", "revival_window", options.revival_window());
-  file.write_attribute("/", "status", std::string(to_string(result.status)));
-  file.write_attribute("/", "last_step", result.last_step);
-  if (result.status == RunStatus::diverged) {
-    file.write_attribute("/", "diverged_at_step", result.diverged_at_step);
-    file.write_attribute("/", "diverged_reason", result.stop_reason);
-  }
   file.commit();
 }
 

@@ -1,6 +1,7 @@
 // A whole training run (`vqvae train`): epochs or steps over the dataset in seeded random
-// order, periodic evaluation on the whole dataset (every metric of DESIGN.md), optional
-// dead-code revival, and a final summary against the Gaussian distortion-rate bound D(R).
+// order, periodic evaluation on the whole training set (every metric of docs/design.md) and on a
+// held-out set of the same source, optional dead-code revival, and a final summary against the
+// Gaussian distortion-rate bound D(R).
 //
 // Symbols: N samples, d ambient, k latent, n codebook size, B batch.
 #pragma once
@@ -43,7 +44,16 @@ struct EvalRecord {
   double min_usage = 0, max_usage = 0, std_usage = 0;
   double codebook_mean_norm = 0, codebook_std_norm = 0, codebook_mean_pairwise_distance = 0;
   int64_t revived = 0;                ///< codewords re-seeded so far (cumulative)
+  /// The same codebook on the held-out set (TrainingRunOptions::held_out; 0 without one): the
+  /// source, not the sample the codebook was fitted to.
+  double test_distortion = 0;         ///< mean over held-out samples of ‖z − z_q_hard‖²
+  double test_perplexity = 0;
+  int64_t test_dead_codes = 0;        ///< usage < 1e-4 on the held-out set
+  int64_t test_codes_used = 0;
 };
+
+class Hdf5Writer;
+class Hdf5Reader;
 
 /// The one list of EvalRecord's fields: visit(name, member) for each, `member` a pointer to an
 /// int64_t or double member, in the order of HDF5 datasets and CSV columns.
@@ -69,6 +79,10 @@ void for_each_history_field(Visitor&& visit) {
   visit("codebook_std_norm", &EvalRecord::codebook_std_norm);
   visit("codebook_mean_pairwise_distance", &EvalRecord::codebook_mean_pairwise_distance);
   visit("revived", &EvalRecord::revived);
+  visit("test_distortion", &EvalRecord::test_distortion);
+  visit("test_perplexity", &EvalRecord::test_perplexity);
+  visit("test_dead_codes", &EvalRecord::test_dead_codes);
+  visit("test_codes_used", &EvalRecord::test_codes_used);
 }
 
 /// The history as named columns, in for_each_history_field's order (HDF5 datasets, CSV
@@ -76,14 +90,20 @@ void for_each_history_field(Visitor&& visit) {
 std::vector<std::pair<std::string, std::vector<double>>> history_columns(
     const std::vector<EvalRecord>& history);
 
-/// The final numbers of a run (what `vqvae train` prints and `--json` reports).
+/// The final numbers of a run (what `vqvae train` prints and `--json` reports). The test_* numbers
+/// are the held-out set's (the headline: the source's distortion); the others the training set's.
 struct RunSummary {
-  double distortion = 0;              ///< final D, mean ‖z − z_q_hard‖² summed over k
+  double test_distortion = 0;         ///< final D on the held-out set (0 without one)
+  double test_distortion_se = 0;      ///< its standard error: std of ‖z − z_q_hard‖² / √n_test
+  double test_gap_db = 0;             ///< 10 log10(test D / D(R))
+  double test_perplexity = 0;
+  int64_t test_dead_codes = 0;
+  double distortion = 0;              ///< final D on the training set, mean ‖z − z_q_hard‖² summed over k
   double latent_variance = 0;         ///< Σ eigenvalues of the covariance of z
   double distortion_over_variance = 0;
   double rate_bits = 0;               ///< log2(n)
   double distortion_rate_bound = 0;   ///< D(R)
-  double gap_db = 0;                  ///< 10 log10(D / D(R))
+  double gap_db = 0;                  ///< 10 log10(D / D(R)) of the training D
   double perplexity = 0;
   int64_t dead_codes = 0;
   int64_t codes_used = 0;
@@ -97,6 +117,11 @@ struct RunSummary {
 /// a pointer to an int64_t or double member, in the order of summary_to_json.
 template <typename Visitor>
 void for_each_summary_field(Visitor&& visit) {
+  visit("test_distortion", &RunSummary::test_distortion);
+  visit("test_distortion_se", &RunSummary::test_distortion_se);
+  visit("test_gap_db", &RunSummary::test_gap_db);
+  visit("test_perplexity", &RunSummary::test_perplexity);
+  visit("test_dead_codes", &RunSummary::test_dead_codes);
   visit("distortion", &RunSummary::distortion);
   visit("latent_variance", &RunSummary::latent_variance);
   visit("distortion_over_variance", &RunSummary::distortion_over_variance);
@@ -135,6 +160,11 @@ struct TrainingRunOptions {
   TORCH_ARG(std::optional<uint64_t>, shuffle_seed) = std::nullopt;
   TORCH_ARG(StepCallback, on_step) = nullptr;
   TORCH_ARG(EvalCallback, on_eval) = nullptr;
+  /// Held-out samples (N_test, d) from the same source, never trained or initialised on: every
+  /// evaluation also reports the codebook's distortion, usage and perplexity on them (the test_*
+  /// fields). Undefined: none (the test_* fields stay 0). run_training(config, dataset, ...)
+  /// draws config.n_test of them when none is given.
+  TORCH_ARG(at::Tensor, held_out) = {};
 };
 
 /// How a run ended: every step taken; stopped because a loss term, the latents or a parameter
@@ -175,6 +205,23 @@ class TrainingDiverged : public std::runtime_error {
 /// Whole-dataset evaluation of `model` on x (N, d): losses (with `beta`), distortion, usage and
 /// codebook geometry. No gradient, no change to the model.
 EvalRecord evaluate_model(VQVAE& model, const at::Tensor& x, double beta);
+
+/// The codebook on held-out samples x_test (N_test, d): distortion and its standard error, usage.
+struct HeldOutEvaluation {
+  double distortion = 0;     ///< mean over samples of ‖z − z_q_hard‖²
+  double distortion_se = 0;  ///< std of the per-sample ‖z − z_q_hard‖² / √N_test
+  double perplexity = 0;
+  int64_t dead_codes = 0;
+  int64_t codes_used = 0;
+};
+HeldOutEvaluation evaluate_held_out(VQVAE& model, const at::Tensor& x_test);
+
+/// Writes a run under `group` of `file` ("/" or "runs/kmeans/seed_43"): history/<field> (every
+/// for_each_history_field column), summary (every for_each_summary_field as an attribute, and the
+/// eigenvalues), initial_codebook, codebook, and the attributes status and last_step. The one
+/// layout of a run in every file the study writes; read_run_group reads it back bit for bit.
+void write_run_group(Hdf5Writer& file, const std::string& group, const TrainingRunResult& run);
+TrainingRunResult read_run_group(const Hdf5Reader& file, const std::string& group);
 
 /// Trains `model` on x (N, d) with config's optimizer, lr, batch_size and beta: each epoch visits
 /// every sample once in an order drawn with the shuffle seed (the last batch of an epoch may be

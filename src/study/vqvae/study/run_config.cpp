@@ -106,6 +106,7 @@ void check_config(const RunConfig& c) {
   at_least(c.k, 1, "k");
   require(c.k <= c.d, param("k"), "must be <= " + param("d") + " = " + count(c.d) + ", got " + count(c.k));
   at_least(c.n, 2, "n");
+  at_least(c.n_test, 2, "n_test");  // a standard error needs two
   require(std::isfinite(c.sigma_noise) && c.sigma_noise >= 0, param("sigma_noise"),
           "must be finite and >= 0, got " + format_significant(c.sigma_noise));
   at_least(c.codebook_size, 1, "codebook_size");
@@ -172,9 +173,10 @@ void apply_config_json(const std::string& text, const std::string& source, RunCo
   }
 }
 
-void write_config_attributes(Hdf5Writer& file, const RunConfig& config) {
+void write_config_attributes(Hdf5Writer& file, const RunConfig& config, const std::string& except) {
   file.write_attribute("/", "config", config_to_json(config));
   for_each_config_field([&](const char* key, auto member, const char*) {
+    if (key == except) return;
     const auto& value = config.*member;
     using T = std::decay_t<decltype(value)>;
     if constexpr (std::is_integral_v<T>) file.write_attribute("/", key, static_cast<int64_t>(value));

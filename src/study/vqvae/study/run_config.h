@@ -44,7 +44,8 @@ std::string to_string(const ModuleChoice& choice);
 struct RunConfig {
   int64_t d = 64;                               ///< ambient dimension
   int64_t k = 8;                                ///< latent dimension (<= d)
-  int64_t n = 10000;                            ///< samples in the dataset
+  int64_t n = 10000;                            ///< samples in the dataset (training)
+  int64_t n_test = 10000;                       ///< held-out samples, same source, independent draws
   double sigma_noise = 0.1;                     ///< ambient noise standard deviation
   uint64_t seed = 42;                           ///< seed of the data and of every other draw
   int64_t codebook_size = 256;                  ///< codewords
@@ -68,7 +69,10 @@ template <typename Visitor>
 void for_each_config_field(Visitor&& visit) {
   visit("d", &RunConfig::d, "Ambient dimension d");
   visit("k", &RunConfig::k, "Latent dimension k (<= d)");
-  visit("n", &RunConfig::n, "Samples in the dataset");
+  visit("n", &RunConfig::n, "Samples in the dataset (the training set)");
+  visit("n_test", &RunConfig::n_test,
+        "Held-out samples from the same source (independent draws): distortion, dead codes and perplexity are "
+        "reported on them, never trained or initialised on");
   visit("sigma_noise", &RunConfig::sigma_noise, "Noise standard deviation");
   visit("seed", &RunConfig::seed, "Seed of the data and of every other draw");
   visit("codebook_size", &RunConfig::codebook_size, "Number of codewords");
@@ -116,6 +120,6 @@ void apply_config_json(const std::string& text, const std::string& source, RunCo
 
 /// Writes the configuration onto the root of `file`: the JSON as attribute `config`, and one
 /// attribute per key (integers as int64, numbers as float64, choices as strings).
-void write_config_attributes(Hdf5Writer& file, const RunConfig& config);
+void write_config_attributes(Hdf5Writer& file, const RunConfig& config, const std::string& except = "");
 
 }  // namespace vqvae

@@ -4,20 +4,15 @@
 #include <vqvae/evaluation/metrics.h>
 #include <vqvae/initialization/codebook_init.h>
 #include <vqvae/io/hdf5_file.h>
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 #include <vqvae/study/factory.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
-#include <type_traits>
 
 namespace vqvae {
 namespace {
-
-std::string child(const std::string& group, const std::string& name) {
-  return group == "/" ? name : group + "/" + name;
-}
 
 const char* kind_name(CellKind kind) { return kind == CellKind::training ? "training" : "kmeans_reference"; }
 
@@ -26,6 +21,11 @@ const char* kind_name(CellKind kind) { return kind == CellKind::training ? "trai
 at::Tensor sweep_latents(const SweepGrid& grid, const GaussianDataset& dataset) {
   c10::NoGradGuard no_grad;
   return make_encoder(grid.config, dataset)->forward(dataset.X).detach().contiguous();
+}
+
+at::Tensor sweep_test_latents(const SweepGrid& grid, const GaussianDataset& dataset) {
+  c10::NoGradGuard no_grad;
+  return make_encoder(grid.config, dataset)->forward(dataset.draw_test_set(grid.config.n_test).X).detach().contiguous();
 }
 
 CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const GaussianDataset& dataset) {
@@ -38,18 +38,25 @@ CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const Gaussian
   if (cell.kind == CellKind::training) {
     TrainingRunOptions options = grid.options.training;
     options.shuffle_seed(std::nullopt).on_step(nullptr).on_eval(nullptr);  // batch order from the cell's seed
+    options.held_out(dataset.draw_test_set(grid.config.n_test).X);
     result.run = run_training(build_model(plan.config, dataset), dataset.X, plan.config, options);
     return result;
   }
-  // k-means on the whole dataset's latents, no gradient training (k-means++ seeding, Lloyd).
+  // k-means on the whole dataset's latents, no gradient training (k-means++ seeding, Lloyd); its
+  // distortion on them and on the held-out set's latents.
   const at::Tensor z = sweep_latents(grid, dataset);  // (N, k)
   const at::Tensor centres =
       kmeans_init(cell.codebook_size, z.size(1), z,
                   KMeansOptions().n_init(grid.options.kmeans_n_init).max_iter(grid.options.kmeans_max_iter).seed(cell.seed));
-  const at::Tensor indices = nearest_codeword(z, centres.to(z.scalar_type()));
-  const at::Tensor q = centres.to(at::kDouble).index_select(0, indices);
-  result.kmeans_distortion = (z.to(at::kDouble) - q).pow(2).sum(1).mean().item<double>();
-  result.kmeans_dead_codes = codebook_usage(indices, cell.codebook_size).dead_codes;
+  const auto distortion = [&](const at::Tensor& latents, int64_t& dead) {
+    const at::Tensor indices = nearest_codeword(latents, centres.to(latents.scalar_type()));
+    const at::Tensor q = centres.to(at::kDouble).index_select(0, indices);
+    dead = codebook_usage(indices, cell.codebook_size).dead_codes;
+    return (latents.to(at::kDouble) - q).pow(2).sum(1).mean().item<double>();
+  };
+  result.kmeans_distortion = distortion(z, result.kmeans_dead_codes);
+  int64_t test_dead = 0;
+  result.kmeans_test_distortion = distortion(sweep_test_latents(grid, dataset), test_dead);
   return result;
 }
 
@@ -66,18 +73,10 @@ void write_cell(Hdf5Writer& file, const std::string& group, const CellResult& r)
   if (r.cell.kind == CellKind::kmeans_reference) {
     file.write_attribute(group, "kmeans_distortion", r.kmeans_distortion);
     file.write_attribute(group, "kmeans_dead_codes", r.kmeans_dead_codes);
+    file.write_attribute(group, "kmeans_test_distortion", r.kmeans_test_distortion);
     return;
   }
-  const TrainingRunResult& run = r.run;
-  file.create_group(child(group, "history"));
-  for (const auto& [name, values] : history_columns(run.history))
-    file.write_tensor(child(group, "history/" + name), at::tensor(values, at::kDouble));
-  file.create_group(child(group, "summary"));
-  for_each_summary_field([&](const char* name, auto member) { file.write_attribute(child(group, "summary"), name, run.summary.*member); });
-  file.write_tensor(child(group, "summary/eigenvalues"), at::tensor(run.summary.eigenvalues, at::kDouble));
-  file.write_tensor(child(group, "initial_codebook"), run.initial_codebook);
-  file.write_tensor(child(group, "codebook"), run.codebook);
-  file.write_attribute(group, "last_step", run.last_step);
+  write_run_group(file, hdf5_child(group, "run"), r.run);
 }
 
 CellResult read_cell(const Hdf5Reader& file, const std::string& group, const SweepGrid& grid) {
@@ -96,31 +95,10 @@ CellResult read_cell(const Hdf5Reader& file, const std::string& group, const Swe
   if (r.cell.kind == CellKind::kmeans_reference) {
     r.kmeans_distortion = file.read_double_attribute(group, "kmeans_distortion");
     r.kmeans_dead_codes = file.read_int_attribute(group, "kmeans_dead_codes");
+    r.kmeans_test_distortion = file.read_double_attribute(group, "kmeans_test_distortion");
     return r;
   }
-  TrainingRunResult& run = r.run;
-  bool first = true;
-  for_each_history_field([&](const char* name, auto member) {
-    const at::Tensor column = file.read_tensor(child(group, std::string("history/") + name)).to(at::kDouble).contiguous();
-    if (first) run.history.resize(static_cast<size_t>(column.numel()));
-    first = false;
-    check_shape(column, "read_cell", name, {static_cast<int64_t>(run.history.size())}, "(evaluations)");
-    const double* values = column.data_ptr<double>();
-    using Field = std::decay_t<decltype(run.history[0].*member)>;
-    for (size_t e = 0; e < run.history.size(); ++e) run.history[e].*member = static_cast<Field>(values[e]);
-  });
-  const std::string summary = child(group, "summary");
-  for_each_summary_field([&](const char* name, auto member) {
-    using Field = std::decay_t<decltype(run.summary.*member)>;
-    if constexpr (std::is_integral_v<Field>) run.summary.*member = file.read_int_attribute(summary, name);
-    else run.summary.*member = file.read_double_attribute(summary, name);
-  });
-  const at::Tensor eigenvalues = file.read_tensor(child(group, "summary/eigenvalues")).to(at::kDouble).contiguous();
-  run.summary.eigenvalues.assign(eigenvalues.data_ptr<double>(), eigenvalues.data_ptr<double>() + eigenvalues.numel());
-  run.initial_codebook = file.read_tensor(child(group, "initial_codebook"));
-  run.codebook = file.read_tensor(child(group, "codebook"));
-  run.last_step = file.read_int_attribute(group, "last_step");
-  run.status = RunStatus::completed;
+  r.run = read_run_group(file, hdf5_child(group, "run"));
   return r;
 }
 

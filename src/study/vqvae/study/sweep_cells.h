@@ -19,8 +19,9 @@ struct CellResult {
   std::string substitute;   ///< CellPlan's: what ran instead of the grid's configuration
   std::string skipped;      ///< CellPlan's: why nothing ran
   TrainingRunResult run;    ///< training cells (not skipped)
-  double kmeans_distortion = 0;  ///< k-means reference cells (not skipped)
+  double kmeans_distortion = 0;  ///< k-means reference cells (not skipped): on the training latents
   int64_t kmeans_dead_codes = 0;
+  double kmeans_test_distortion = 0;  ///< the same centres on the held-out set's latents
 };
 
 /// Runs `cell` of `grid` on `dataset` (make_dataset(grid.config)). A training run diverging
@@ -32,8 +33,12 @@ CellResult run_cell(const SweepGrid& grid, const SweepCell& cell, const Gaussian
 /// encoder of grid.config (the frozen PCA encoder: X U_k).
 at::Tensor sweep_latents(const SweepGrid& grid, const GaussianDataset& dataset);
 
+/// The held-out set's latents (grid.config.n_test, k) through the same encoder: what every
+/// codebook's test distortion is measured on.
+at::Tensor sweep_test_latents(const SweepGrid& grid, const GaussianDataset& dataset);
+
 /// Writes `result` under `group` ("/" or "cells/cell_000042"): the cell's coordinates as
-/// attributes, and for a training run its history, summary, eigenvalues and codebooks.
+/// attributes, and for a training run the run (run.h's write_run_group) under `group`/run.
 void write_cell(Hdf5Writer& file, const std::string& group, const CellResult& result);
 /// The inverse: the same numbers bit for bit. Throws Hdf5Error naming the file and object when
 /// something is missing, InvalidArgument for coordinates outside `grid`.

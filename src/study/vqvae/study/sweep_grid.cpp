@@ -191,16 +191,21 @@ CellPlan plan_cell(const SweepGrid& grid, const SweepCell& cell) {
     return plan;
   }
   plan.config.init = cell.init;
-  if (needs_a_row_per_codeword(cell.init) && init_rows(plan.config) < size) {
-    const std::string init = to_string(cell.init);
-    if (size > n) {
-      plan.skipped = "skipped: " + init + " init needs " + std::to_string(size) +
-                     " latents (one per codeword), the dataset has " + std::to_string(n);
-    } else {
-      plan.substitute = init + " init from " + std::to_string(size) + " latents instead of init_samples = " +
-                        std::to_string(grid.config.init_samples) + " (it needs one per codeword)";
-      plan.config.init_samples = size;
-    }
+  if (init_rows(plan.config) >= size) return plan;
+  if (needs_a_row_per_codeword(cell.init) && size > n) {
+    plan.skipped = "skipped: " + std::string(to_string(cell.init)) + " init needs " + std::to_string(size) +
+                   " latents (one per codeword), the dataset has " + std::to_string(n);
+    return plan;
+  }
+  // Like for like: when an init of the grid needs more latents than init_samples gives (one per
+  // codeword) and the dataset has them, every init at this size starts from that larger batch.
+  const auto& inits = grid.options.inits;
+  const auto needing = std::find_if(inits.begin(), inits.end(), [](InitKind i) { return needs_a_row_per_codeword(i); });
+  if (needing != inits.end() && size <= n) {
+    plan.substitute = "every init at " + std::to_string(size) + " codewords from " + std::to_string(size) +
+                      " latents instead of init_samples = " + std::to_string(grid.config.init_samples) + " (" +
+                      to_string(*needing) + " needs one per codeword)";
+    plan.config.init_samples = size;
   }
   return plan;
 }

@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -60,7 +61,12 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
       const TrainingRunResult& run = cell->run;
       study.seeds.push_back(cell->cell.seed);
       study.initial_distortion.push_back(run.history.front().distortion);
+      study.initial_test_distortion.push_back(run.history.front().test_distortion);
       study.final_distortion.push_back(run.summary.distortion);
+      study.test_distortion.push_back(run.summary.test_distortion);
+      study.test_distortion_se.push_back(run.summary.test_distortion_se);
+      study.test_dead_codes.push_back(static_cast<double>(run.summary.test_dead_codes));
+      study.test_perplexity.push_back(run.summary.test_perplexity);
       study.dead_codes.push_back(static_cast<double>(run.summary.dead_codes));
       study.steps_to_within_10_percent.push_back(static_cast<double>(run.summary.steps_to_within_10_percent));
       study.revived.push_back(static_cast<double>(run.summary.revived));
@@ -71,10 +77,14 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
     if (!study.runs.empty()) {
       const auto& first = study.runs.front().history;
       for (size_t e = 0; e < first.size(); ++e) {
-        double sum = 0;
-        for (const auto& run : study.runs) sum += run.history[e].distortion;
+        double sum = 0, test_sum = 0;
+        for (const auto& run : study.runs) {
+          sum += run.history[e].distortion;
+          test_sum += run.history[e].test_distortion;
+        }
         study.steps.push_back(static_cast<double>(first[e].step));
         study.mean_distortion.push_back(sum / static_cast<double>(study.runs.size()));
+        study.mean_test_distortion.push_back(test_sum / static_cast<double>(study.runs.size()));
       }
     }
     r.inits.push_back(std::move(study));
@@ -88,6 +98,7 @@ ExperimentResult assemble_size(const SweepGrid& grid, int64_t size, const std::m
     } else {
       for (const CellResult* cell : kmeans) {
         r.kmeans_distortion.push_back(cell->kmeans_distortion);
+        r.kmeans_test_distortion.push_back(cell->kmeans_test_distortion);
         r.kmeans_dead_codes.push_back(static_cast<double>(cell->kmeans_dead_codes));
       }
     }
@@ -143,33 +154,52 @@ std::string format_sweep_table(const SweepResult& result) {
       << ", batch " << c.batch_size << ", " << first.total_steps << " steps, " << first.seeds.size()
       << " seeds per cell; latent variance " << format_fixed(first.bound.latent_variance, 3)
       << (first.revive_dead_codes ? "; dead-code revival on" : "") << "\n";
-  const std::vector<size_t> w = {30, 18, 13, 11};
+  const std::vector<size_t> w = {30, 18, 13, 18, 11};
   std::vector<std::string> notes;
   for (const ExperimentResult& r : result.sizes) {
     const double bound = r.bound.distortion_rate;
     out << "\n" << r.config.codebook_size << " codewords: R = " << format_fixed(r.bound.rate_bits, 2) << " bits, "
         << format_fixed(bits_per_dimension(r), 3) << " bits per latent dimension, D(R) = " << format_fixed(bound, 3)
         << "\n";
-    out << trimmed("  " + padded("init", w[0]) + padded("D final", w[1]) + padded("gap to D(R)", w[2]) + padded("dead codes", w[3]));
-    const auto row = [&](const std::string& name, const std::vector<double>& distortion, const std::vector<double>& dead) {
-      const MeanStd d = mean_std(distortion);
-      out << trimmed("  " + padded(name, w[0]) + padded(format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3), w[1]) +
-                     padded(format_signed_fixed(gap_db(d.mean, bound), 2) + " dB", w[2]) + padded(format_fixed(mean_std(dead).mean, 1), w[3]));
+    out << trimmed("  " + padded("init", w[0]) + padded("D test", w[1]) + padded("gap to D(R)", w[2]) +
+                   padded("D train", w[3]) + padded("dead te/tr", w[4]));
+    const auto pm = [](const std::vector<double>& v) {
+      const MeanStd d = mean_std(v);
+      return format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3);
     };
+    const auto row = [&](const std::string& name, const std::vector<double>& test, const std::vector<double>& train,
+                         const std::string& dead) {
+      out << trimmed("  " + padded(name, w[0]) + padded(pm(test), w[1]) +
+                     padded(format_signed_fixed(gap_db(mean_std(test).mean, bound), 2) + " dB", w[2]) + padded(pm(train), w[3]) +
+                     padded(dead, w[4]));
+    };
+    const InitStudy* best = best_init(r);
     for (const InitStudy& s : r.inits) {
       if (s.runs.empty()) out << trimmed("  " + padded(to_string(s.init), w[0]) + s.note);
-      else row(std::string(to_string(s.init)) + (s.note.empty() ? "" : " (*)"), s.final_distortion, s.dead_codes);
-      if (!s.note.empty() && !s.runs.empty())
-        notes.push_back("(*) " + std::to_string(r.config.codebook_size) + " codewords: " + s.note);
+      else
+        row(std::string(to_string(s.init)) + (s.note.empty() ? "" : " (*)") + (&s == best ? " (best)" : ""), s.test_distortion,
+            s.final_distortion,
+            format_fixed(mean_std(s.test_dead_codes).mean, 1) + "/" + format_fixed(mean_std(s.dead_codes).mean, 1));
+      // One line per size and note: like-for-like cells give every init of a size the same note.
+      const std::string note = "(*) " + std::to_string(r.config.codebook_size) + " codewords: " + s.note;
+      if (!s.note.empty() && !s.runs.empty() && std::find(notes.begin(), notes.end(), note) == notes.end())
+        notes.push_back(note);
     }
     if (r.kmeans_skipped.empty()) {
-      if (!r.kmeans_distortion.empty()) row("k-means (Lloyd, no training)", r.kmeans_distortion, r.kmeans_dead_codes);
+      if (!r.kmeans_distortion.empty())
+        row("k-means (Lloyd, no training)", r.kmeans_test_distortion, r.kmeans_distortion,
+            "-/" + format_fixed(mean_std(r.kmeans_dead_codes).mean, 1));
     } else {
       out << trimmed("  " + padded("k-means (Lloyd, no training)", w[0]) + r.kmeans_skipped);
     }
+    const std::string below = below_bound(r);
+    out << "  held-out SE of one run's D ≈ " << format_significant(mean_test_standard_error(r), 2) << "; "
+        << (below.empty() ? "every run at or above D(R) within 2 SE" : "BELOW D(R) by more than 2 SE (something is wrong): " + below)
+        << "\n";
+    out << format_comparisons(r, "  ");
   }
   // The curve in one view: gap to D(R) per init and size (does the ranking hold at every rate?).
-  out << "\ngap to D(R) in dB (mean D over seeds) by codewords:\n";
+  out << "\ngap of the held-out D to D(R) in dB (mean over seeds) by codewords:\n";
   std::string header = "  " + padded("init", w[0]);
   for (const ExperimentResult& r : result.sizes) header += padded(std::to_string(r.config.codebook_size), 9);
   out << trimmed(header);
@@ -177,13 +207,13 @@ std::string format_sweep_table(const SweepResult& result) {
     std::string line = "  " + padded(to_string(init), w[0]);
     for (const ExperimentResult& r : result.sizes) {
       const InitStudy* s = find_init(r, init);
-      line += padded(s ? format_signed_fixed(gap_db(mean_std(s->final_distortion).mean, r.bound.distortion_rate), 2) : "-", 9);
+      line += padded(s ? format_signed_fixed(gap_db(mean_std(s->test_distortion).mean, r.bound.distortion_rate), 2) : "-", 9);
     }
     out << trimmed(line);
   }
   std::string line = "  " + padded("k-means (Lloyd, no training)", w[0]);
   for (const ExperimentResult& r : result.sizes)
-    line += padded(r.kmeans_distortion.empty() ? "-" : format_signed_fixed(gap_db(mean_std(r.kmeans_distortion).mean, r.bound.distortion_rate), 2), 9);
+    line += padded(r.kmeans_test_distortion.empty() ? "-" : format_signed_fixed(gap_db(mean_std(r.kmeans_test_distortion).mean, r.bound.distortion_rate), 2), 9);
   out << trimmed(line);
   for (const std::string& note : notes) out << note << "\n";
   return out.str();
@@ -198,7 +228,7 @@ void write_sweep_hdf5(const std::string& path, const SweepResult& result, const 
   // The curve: one entry per size; NaN where an init has no run at that size.
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<int64_t> sizes;
-  std::vector<double> rate, per_dimension, bound, kmeans_mean, kmeans_std;
+  std::vector<double> rate, per_dimension, bound, kmeans_mean, kmeans_std, kmeans_test_mean;
   for (const ExperimentResult& r : result.sizes) {
     sizes.push_back(r.config.codebook_size);
     rate.push_back(r.bound.rate_bits);
@@ -207,6 +237,7 @@ void write_sweep_hdf5(const std::string& path, const SweepResult& result, const 
     const MeanStd k = mean_std(r.kmeans_distortion);
     kmeans_mean.push_back(r.kmeans_distortion.empty() ? nan : k.mean);
     kmeans_std.push_back(r.kmeans_distortion.empty() ? nan : k.std);
+    kmeans_test_mean.push_back(r.kmeans_test_distortion.empty() ? nan : mean_std(r.kmeans_test_distortion).mean);
   }
   file.create_group("rate_distortion");
   file.write_tensor("rate_distortion/codebook_sizes", at::tensor(sizes, at::kLong));
@@ -215,26 +246,36 @@ void write_sweep_hdf5(const std::string& path, const SweepResult& result, const 
   file.write_tensor("rate_distortion/distortion_rate_bound", at::tensor(bound, at::kDouble));
   file.write_tensor("rate_distortion/kmeans_reference_mean", at::tensor(kmeans_mean, at::kDouble));
   file.write_tensor("rate_distortion/kmeans_reference_std", at::tensor(kmeans_std, at::kDouble));
+  file.write_tensor("rate_distortion/kmeans_reference_test_mean", at::tensor(kmeans_test_mean, at::kDouble));
   for (const InitKind init : result.grid.options.inits) {
-    std::vector<double> mean, std, gap;
+    std::vector<double> mean, std, gap, test_mean, test_std, test_gap;
     for (const ExperimentResult& r : result.sizes) {
       const InitStudy* s = find_init(r, init);
       const MeanStd d = s ? mean_std(s->final_distortion) : MeanStd{nan, nan};
+      const MeanStd t = s ? mean_std(s->test_distortion) : MeanStd{nan, nan};
       mean.push_back(d.mean);
       std.push_back(d.std);
       gap.push_back(s ? gap_db(d.mean, r.bound.distortion_rate) : nan);
+      test_mean.push_back(t.mean);
+      test_std.push_back(t.std);
+      test_gap.push_back(s ? gap_db(t.mean, r.bound.distortion_rate) : nan);
     }
     const std::string name = std::string("rate_distortion/") + to_string(init);
     file.write_tensor(name + "_mean", at::tensor(mean, at::kDouble));
     file.write_tensor(name + "_std", at::tensor(std, at::kDouble));
     file.write_tensor(name + "_gap_db", at::tensor(gap, at::kDouble));
+    file.write_tensor(name + "_test_mean", at::tensor(test_mean, at::kDouble));
+    file.write_tensor(name + "_test_std", at::tensor(test_std, at::kDouble));
+    file.write_tensor(name + "_test_gap_db", at::tensor(test_gap, at::kDouble));
   }
   ExperimentResult root = result.sizes.front();
   root.status = result.status;
   root.finished_runs = result.finished_runs;
   root.stop_reason = result.stop_reason;
-  root.config.codebook_size = 0;  // see codebook_sizes
-  write_experiment_root(file, root, command);
+  // The root's codebook_size: the list of sizes, as text (each size's group holds its own number).
+  std::string listed;
+  for (const int64_t size : sizes) listed += (listed.empty() ? "" : ",") + std::to_string(size);
+  write_experiment_root(file, root, command, listed);
   file.write_tensor("codebook_sizes", at::tensor(sizes, at::kLong));
   file.commit();
 }
@@ -254,11 +295,11 @@ std::string plot_sweep(const std::string& path, const SweepResult& result) {
         out << bits_per_dimension(r);
         for (const InitKind init : inits) {
           const InitStudy* s = find_init(r, init);
-          if (s) out << " " << mean_std(s->final_distortion).mean;
+          if (s) out << " " << mean_std(s->test_distortion).mean;
           else out << " ?";
         }
-        if (r.kmeans_distortion.empty()) out << " ?\n";
-        else out << " " << mean_std(r.kmeans_distortion).mean << "\n";
+        if (r.kmeans_test_distortion.empty()) out << " ?\n";
+        else out << " " << mean_std(r.kmeans_test_distortion).mean << "\n";
       }
     }
     {
@@ -275,10 +316,11 @@ std::string plot_sweep(const std::string& path, const SweepResult& result) {
       }
     }
     std::ostringstream out;
-    out << "set title 'Operational D(R): final distortion (mean of " << result.sizes.front().seeds.size()
-        << " seeds) vs rate, k = " << k << ", n = " << result.sizes.front().config.n << "'\n";
+    out << "set title 'Operational D(R): held-out distortion (mean of " << result.sizes.front().seeds.size()
+        << " seeds, " << result.sizes.front().config.n_test << " held-out samples) vs rate, k = " << k << ", n = "
+        << result.sizes.front().config.n << "'\n";
     out << "set xlabel 'rate: bits per latent dimension, log2(codewords) / k'\n";
-    out << "set ylabel 'D = mean ||z - z_q_hard||^2 (log scale)'\n";
+    out << "set ylabel 'D test = mean ||z - z_q_hard||^2 (log scale)'\n";
     out << "set logscale y\nset grid\nset key bottom left\n";
     out << "plot ";
     for (size_t i = 0; i < inits.size(); ++i)

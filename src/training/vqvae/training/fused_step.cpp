@@ -1,5 +1,6 @@
 #include <vqvae/training/fused_step.h>
 
+#include <vqvae/core/checks.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/math/fused_kernels.h>
@@ -40,12 +41,8 @@ struct Plan {
   std::array<torch::optim::OptimizerParamState*, kRoles> state{};
 };
 
-bool float_cpu_contiguous(const at::Tensor& t) {
-  return t.defined() && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.is_contiguous();
-}
-
 bool has_shape(const at::Tensor& t, std::initializer_list<int64_t> sizes) {
-  return float_cpu_contiguous(t) && t.sizes() == at::IntArrayRef(sizes);
+  return is_float_cpu_contiguous(t) && t.sizes() == at::IntArrayRef(sizes);
 }
 
 bool same_storage(const at::Tensor& a, const at::Tensor& b) {
@@ -150,7 +147,7 @@ const char* resolve(VQVAEImpl& model, torch::optim::Optimizer& optimizer, const 
 // overwrite with this step's gradient (backward() after zero_grad() leaves the same values).
 float* gradient_buffer(const at::Tensor& p) {
   at::Tensor& grad = p.mutable_grad();
-  if (!float_cpu_contiguous(grad) || grad.sizes() != p.sizes())
+  if (!is_float_cpu_contiguous(grad) || grad.sizes() != p.sizes())
     grad = at::empty_like(p, at::MemoryFormat::Contiguous);
   return grad.data_ptr<float>();
 }

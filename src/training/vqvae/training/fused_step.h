@@ -1,4 +1,4 @@
-// The lean training step (issue 8): Trainer::train_step's forward, vqvae_loss, backward and
+// The lean training step (docs/bench.md): Trainer::train_step's forward, vqvae_loss, backward and
 // optimizer update, derived by hand and fused into one pass over raw float32 buffers, for the
 // models the experiments train. It gives the numbers of the autograd path (up to float32
 // rounding: different summation orders) without LibTorch's per-op dispatch, graph and
@@ -22,7 +22,7 @@
 // autograd path then throws the usual error. Anything else (float64, CUDA, other modules or
 // optimizers, a custom loss) is the Trainer's autograd path.
 //
-// Gradients (DESIGN.md's loss, total = recon + codebook + β·commitment):
+// Gradients (docs/design.md's loss, total = recon + codebook + β·commitment):
 //   z = x E (+ b_e) (B, k); q_i = c[idx_i]; x̂ = q Dᵀ (+ b_d) (B, d); r = x̂ − x;
 //   G = 2 r / (B d) = ∂L/∂x̂; ∂L/∂D = Gᵀ q; ∂L/∂b_d = Σ_i G_i; g = G D = ∂L/∂z_q (B, k);
 //   ∂L/∂z = estimator(g) + β · 2 (z − q) / (B k)   (vq: g; rotation: λ Rᵀ g in float64 with the

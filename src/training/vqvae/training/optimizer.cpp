@@ -1,5 +1,6 @@
 #include <vqvae/training/optimizer.h>
 
+#include <vqvae/core/checks.h>
 #include <vqvae/math/fused_kernels.h>
 
 #include <ATen/ATen.h>
@@ -20,14 +21,6 @@ static_assert(TORCH_VERSION_MAJOR == 1 && TORCH_VERSION_MINOR == 13,
               "formulas and state keys in this version before building against it");
 
 namespace vqvae {
-namespace {
-
-bool float_cpu_contiguous(const at::Tensor& t) {
-  return t.defined() && t.scalar_type() == at::kFloat && t.device().is_cpu() && t.is_contiguous();
-}
-
-}  // namespace
-
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerKind kind,
                                                          std::vector<at::Tensor> parameters,
                                                          double lr, double momentum) {
@@ -74,12 +67,12 @@ const char* FusedOptimizerUpdate::find_state(const at::Tensor& p, OptimizerState
   state = found->second.get();
   if (adam_) {
     const auto& s = static_cast<const torch::optim::AdamParamState&>(*found->second);
-    if (!float_cpu_contiguous(s.exp_avg()) || s.exp_avg().sizes() != p.sizes() ||
-        !float_cpu_contiguous(s.exp_avg_sq()) || s.exp_avg_sq().sizes() != p.sizes())
+    if (!is_float_cpu_contiguous(s.exp_avg()) || s.exp_avg().sizes() != p.sizes() ||
+        !is_float_cpu_contiguous(s.exp_avg_sq()) || s.exp_avg_sq().sizes() != p.sizes())
       return "Adam state is not float32 buffers of the parameter's shape";
   } else {
     const auto& s = static_cast<const torch::optim::SGDParamState&>(*found->second);
-    if (!float_cpu_contiguous(s.momentum_buffer()) || s.momentum_buffer().sizes() != p.sizes())
+    if (!is_float_cpu_contiguous(s.momentum_buffer()) || s.momentum_buffer().sizes() != p.sizes())
       return "SGD momentum buffer is not float32 of the parameter's shape";
   }
   return nullptr;

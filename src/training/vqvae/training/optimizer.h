@@ -1,5 +1,5 @@
 // The optimizers a Trainer uses (Adam, SGD with momentum), and the fused step's copy of their
-// update rules (issue 8): the same arithmetic as LibTorch's Adam::step / SGD::step on raw float32
+// update rules: the same arithmetic as LibTorch's Adam::step / SGD::step on raw float32
 // buffers, with the state kept where torch::optim keeps it, so the fused and autograd paths can
 // alternate and Trainer::optimizer() stays meaningful.
 #pragma once

@@ -1,7 +1,7 @@
 // Trainer (src/training/trainer.py in the baseline). Fix #1, step 4, lives here: train_step hands
 // the quantizer's z_q_hard to vqvae_loss.
 //
-// Two paths compute the same step (issue 8): the autograd path (forward, vqvae_loss, backward,
+// Two paths compute the same step: the autograd path (forward, vqvae_loss, backward,
 // optimizer.step() through LibTorch) and, by default where it applies, the fused step of
 // training/fused_step.h (the same gradients and LibTorch 1.13's update rules, derived by hand over
 // raw float32 buffers; about 4x faster at batch 256 on the default model, 2-11x across models

@@ -1,6 +1,6 @@
 """Mirrors seed src/data (GaussianDataset): X = Y A^T + W, then PCA.
 
-Draw order and arithmetic follow DESIGN.md "The semantics" exactly, so that with the same
+Draw order and arithmetic follow docs/design.md ("The data") exactly, so that with the same
 LibTorch the tensors equal the C++ library's bit for bit, provided BLAS runs one thread, as
 `vqvae --threads 1` does (Debian's OpenBLAS otherwise splits Xc^T Xc and eigh over threads and
 rounds differently; see check_doubles.use_one_thread). All tensors are float32.

@@ -1,4 +1,4 @@
-#include <vqvae/quantizers/nearest_codeword.h>
+#include <vqvae/search/nearest_codeword.h>
 
 #include <vqvae/core/checks.h>
 #include <vqvae/math/search_kernel.h>
