@@ -243,7 +243,7 @@ no_temporaries() { ! ls -A | grep -q '\.tmp\.' || fail "temporary left: $(ls -A)
 # The real-world case: a typo of a few zeros. Refused from the estimate alone, in under
 # 2 s (no data generated), one line naming the flag, the estimate and what is available. The
 # availability is fixed at 4 GiB (VQVAE_MEMORY_AVAILABLE_BYTES), so the case runs the same on a
-# machine of any size: the estimates (≈ 50 GiB and ≈ 900 GiB) must exceed it, or the refusal
+# machine of any size: the estimates (≈ 51 GiB and ≈ 835 GiB) must exceed it, or the refusal
 # would test nothing.
 case_run_safety_refuses_huge_codebook_fast() {
   VQVAE_MEMORY_AVAILABLE_BYTES=4294967296; export VQVAE_MEMORY_AVAILABLE_BYTES
