@@ -39,6 +39,11 @@ MeanStd mean_std(const std::vector<double>& values) {
   return out;
 }
 
+std::string format_mean_std(const std::vector<double>& values) {
+  const MeanStd d = mean_std(values);
+  return format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3);
+}
+
 ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions& options) {
   check_config(config);
   // A sweep of one rate, in this process: the same cells, in the same order, as a sweep's.
@@ -63,22 +68,29 @@ ExperimentResult run_experiment(const RunConfig& config, const ExperimentOptions
 }
 
 
+namespace {
+
+// a − b in dB of held-out distortion over the seeds both ran (seed s: the same data and held-out
+// set for both inits); pairs = 0 when they share none.
+PairedDifference paired_db(const InitStudy& a, const InitStudy& b) {
+  std::vector<double> a_db, b_db;
+  for (size_t x = 0; x < a.seeds.size(); ++x)
+    for (size_t y = 0; y < b.seeds.size(); ++y)
+      if (a.seeds[x] == b.seeds[y]) {
+        a_db.push_back(10 * std::log10(a.test_distortion[x]));
+        b_db.push_back(10 * std::log10(b.test_distortion[y]));
+      }
+  return a_db.empty() ? PairedDifference{} : paired_difference(a_db, b_db);
+}
+
+}  // namespace
+
 std::vector<InitComparison> compare_inits(const ExperimentResult& r) {
   std::vector<InitComparison> out;
   for (size_t i = 0; i < r.inits.size(); ++i)
     for (size_t j = i + 1; j < r.inits.size(); ++j) {
-      const InitStudy& a = r.inits[i];
-      const InitStudy& b = r.inits[j];
-      // The seeds both ran (seed s: the same data and held-out set for both inits).
-      std::vector<double> a_db, b_db;
-      for (size_t x = 0; x < a.seeds.size(); ++x)
-        for (size_t y = 0; y < b.seeds.size(); ++y)
-          if (a.seeds[x] == b.seeds[y]) {
-            a_db.push_back(10 * std::log10(a.test_distortion[x]));
-            b_db.push_back(10 * std::log10(b.test_distortion[y]));
-          }
-      if (a_db.empty()) continue;
-      out.push_back({a.init, b.init, paired_difference(a_db, b_db)});
+      const PairedDifference d = paired_db(r.inits[i], r.inits[j]);
+      if (d.pairs > 0) out.push_back({r.inits[i].init, r.inits[j].init, d});
     }
   return out;
 }
@@ -94,23 +106,6 @@ std::vector<const InitStudy*> ranked(const ExperimentResult& r) {
     return mean_std(a->test_distortion).mean < mean_std(b->test_distortion).mean;
   });
   return out;
-}
-
-// The comparison of `other` with `best`, as other − best.
-PairedDifference versus(const ExperimentResult& r, InitKind other, InitKind best) {
-  for (const InitComparison& c : compare_inits(r)) {
-    if (c.a == other && c.b == best) return c.db;
-    if (c.a == best && c.b == other) {
-      PairedDifference d = c.db;
-      d.mean = -d.mean;
-      std::swap(d.low, d.high);
-      d.low = -d.low;
-      d.high = -d.high;
-      std::swap(d.a_lower, d.b_lower);
-      return d;
-    }
-  }
-  return {};
 }
 
 std::string interval_text(const PairedDifference& d) {
@@ -146,20 +141,20 @@ std::string below_bound(const ExperimentResult& r) {
 }
 
 std::string format_comparisons(const ExperimentResult& r, const std::string& indent) {
-  const InitStudy* best = best_init(r);
-  const InitStudy* second = runner_up(r);
-  if (!best || !second) return "";
+  const std::vector<const InitStudy*> order = ranked(r);
+  if (order.size() < 2) return "";
+  const InitStudy* best = order[0];
+  const InitStudy* second = order[1];
   std::ostringstream out;
   const int64_t pairs = static_cast<int64_t>(best->seeds.size());
   out << indent << "paired over " << pairs << " seeds (held-out D, other − best, 95 % Student's t interval): best "
       << to_string(best->init) << "\n";
-  for (const InitStudy* s : ranked(r)) {
-    if (s == best) continue;
-    const PairedDifference d = versus(r, s->init, best->init);
-    out << indent << "  " << padded(to_string(s->init), 16) << padded(interval_text(d), 30) << to_string(best->init)
+  for (size_t i = 1; i < order.size(); ++i) {
+    const PairedDifference d = paired_db(*order[i], *best);
+    out << indent << "  " << padded(to_string(order[i]->init), 16) << padded(interval_text(d), 30) << to_string(best->init)
         << " lower in " << d.b_lower << "/" << d.pairs << " seeds" << (d.includes_zero() ? "" : "  *") << "\n";
   }
-  const PairedDifference d = versus(r, second->init, best->init);
+  const PairedDifference d = paired_db(*second, *best);
   out << indent << "runner-up " << to_string(second->init) << ": "
       << (d.includes_zero() ? "its interval includes 0: these seeds cannot separate it from " + std::string(to_string(best->init))
                             : "its interval excludes 0: " + std::string(to_string(best->init)) + " is lower beyond the seeds' noise")
@@ -186,15 +181,11 @@ std::string format_experiment_table(const ExperimentResult& r) {
                        (r.revive_dead_codes ? "revived" : "");
   header.erase(header.find_last_not_of(' ') + 1);
   out << header << "\n";
-  const auto pm = [](const std::vector<double>& v) {
-    const MeanStd d = mean_std(v);
-    return format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3);
-  };
   const auto row = [&](const std::string& name, const std::vector<double>& test, const std::vector<double>& train,
                        const std::string& dead, const std::string& steps, const std::string& revived) {
-    std::string line = padded(name, w[0]) + padded(pm(test), w[1]) +
+    std::string line = padded(name, w[0]) + padded(format_mean_std(test), w[1]) +
                        padded(format_signed_fixed(gap_db(mean_std(test).mean, bound), 2) + " dB", w[2]) +
-                       padded(pm(train), w[3]) + padded(dead, w[4]) + padded(steps, w[5]) + revived;
+                       padded(format_mean_std(train), w[3]) + padded(dead, w[4]) + padded(steps, w[5]) + revived;
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   };
@@ -224,9 +215,9 @@ std::string format_experiment_table(const ExperimentResult& r) {
   out << padded("D(R) bound", w[0]) << padded(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
   if (best) {
     const std::string below = below_bound(r);
+    const double se = mean_test_standard_error(r);
     out << "held-out set: " << c.n_test << " samples; standard error of one run's D test ≈ "
-        << format_significant(mean_test_standard_error(r), 2) << " ("
-        << format_signed_fixed(10 * std::log10(1 + 2 * mean_test_standard_error(r) / bound), 2) << " dB at 2 SE); "
+        << format_significant(se, 2) << " (" << format_signed_fixed(10 * std::log10(1 + 2 * se / bound), 2) << " dB at 2 SE); "
         << (below.empty() ? "every run's D test is at or above D(R) within 2 SE"
                           : "BELOW D(R) by more than 2 SE, which no code can be: " + below + " (something is wrong)")
         << "\n";

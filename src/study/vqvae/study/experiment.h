@@ -47,6 +47,8 @@ struct MeanStd {
   double std = 0;
 };
 MeanStd mean_std(const std::vector<double>& values);
+/// "mean ± std" with 3 decimals, as the study's tables print a column over seeds.
+std::string format_mean_std(const std::vector<double>& values);
 
 /// The runs of one initialisation, in seed order.
 struct InitStudy {

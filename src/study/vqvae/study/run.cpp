@@ -255,10 +255,12 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
 
   const at::Tensor& held_out = options.held_out();
   if (held_out.defined()) check_shape(held_out, where, "held_out", {-1, x.size(1)}, "(N_test, d)");
+  double test_distortion_se = 0.0;  // of the latest evaluation, which the summary reports
   const auto evaluate = [&](int64_t step) {
     EvalRecord record = evaluate_model(model, x, config.beta);
     if (held_out.defined()) {
       const HeldOutEvaluation test = evaluate_held_out(model, held_out);
+      test_distortion_se = test.distortion_se;
       record.test_distortion = test.distortion;
       record.test_perplexity = test.perplexity;
       record.test_dead_codes = test.dead_codes;
@@ -379,8 +381,7 @@ TrainingRunResult run_training(VQVAE model, const at::Tensor& x, const RunConfig
     z = model->encode(x);
   }
   const LatentBound bound = latent_distortion_rate(z, n);
-  const double test_se = held_out.defined() ? evaluate_held_out(model, held_out).distortion_se : 0.0;
-  result.summary = summarize(result.history, revived, steps_done, n, &bound, test_se);
+  result.summary = summarize(result.history, revived, steps_done, n, &bound, test_distortion_se);
   return result;
 }
 

@@ -163,14 +163,10 @@ std::string format_sweep_table(const SweepResult& result) {
         << "\n";
     out << trimmed("  " + padded("init", w[0]) + padded("D test", w[1]) + padded("gap to D(R)", w[2]) +
                    padded("D train", w[3]) + padded("dead te/tr", w[4]));
-    const auto pm = [](const std::vector<double>& v) {
-      const MeanStd d = mean_std(v);
-      return format_fixed(d.mean, 3) + " ± " + format_fixed(d.std, 3);
-    };
     const auto row = [&](const std::string& name, const std::vector<double>& test, const std::vector<double>& train,
                          const std::string& dead) {
-      out << trimmed("  " + padded(name, w[0]) + padded(pm(test), w[1]) +
-                     padded(format_signed_fixed(gap_db(mean_std(test).mean, bound), 2) + " dB", w[2]) + padded(pm(train), w[3]) +
+      out << trimmed("  " + padded(name, w[0]) + padded(format_mean_std(test), w[1]) +
+                     padded(format_signed_fixed(gap_db(mean_std(test).mean, bound), 2) + " dB", w[2]) + padded(format_mean_std(train), w[3]) +
                      padded(dead, w[4]));
     };
     const InitStudy* best = best_init(r);
