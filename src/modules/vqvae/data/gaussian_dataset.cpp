@@ -10,6 +10,24 @@
 #include <tuple>
 
 namespace vqvae {
+namespace {
+
+// n samples of the source after its parameters were drawn, in the baseline's order on `gen`:
+// eps (n, k), then W (n, d), each drawn in float32 and widened to dtype. Y = L·eps (n, k),
+// X = Y Aᵀ + σW (n, d). The training set and the held-out set both come from here.
+GaussianDataset::HeldOut draw_samples(at::Generator& gen, int64_t n, const at::Tensor& L, const at::Tensor& A,
+                                      double sigma_noise, at::ScalarType dtype) {
+  const auto f32 = at::TensorOptions().dtype(at::kFloat);
+  const int64_t k = A.size(1), d = A.size(0);
+  const at::Tensor eps = at::empty({n, k}, f32).normal_(0.0, 1.0, gen).to(dtype);
+  GaussianDataset::HeldOut out;
+  out.Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);  // (k,k)·(n,k,1) -> (n,k)
+  const at::Tensor W = at::randn({n, d}, gen, f32).to(dtype) * sigma_noise;
+  out.X = out.Y.matmul(A.t()) + W;
+  return out;
+}
+
+}  // namespace
 
 GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : options_(options) {
   const char* where = "GaussianDataset";
@@ -35,11 +53,9 @@ GaussianDataset::GaussianDataset(const GaussianDatasetOptions& options) : option
   A = std::get<0>(at::linalg_qr(A_random, "reduced"));
   at::Tensor B = at::randn({k, k}, gen, f32).to(dtype);
   Sigma_y = B.matmul(B.t()) + 0.1 * at::eye(k, at::TensorOptions().dtype(dtype));
-  at::Tensor L = at::linalg_cholesky(Sigma_y);
-  at::Tensor eps = at::empty({n, k}, f32).normal_(0.0, 1.0, gen).to(dtype);
-  Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);  // (k,k)·(n,k,1) -> (n,k)
-  at::Tensor W = at::randn({n, d}, gen, f32).to(dtype) * options.sigma_noise();
-  X = Y.matmul(A.t()) + W;
+  HeldOut samples = draw_samples(gen, n, at::linalg_cholesky(Sigma_y), A, options.sigma_noise(), dtype);
+  X = std::move(samples.X);
+  Y = std::move(samples.Y);
 
   // PCA, written as the baseline writes it (not at::cov) to keep the same bits.
   at::Tensor Xc = X - X.mean(0, /*keepdim=*/true);
@@ -75,18 +91,9 @@ uint64_t GaussianDataset::test_seed(uint64_t seed) {
 
 GaussianDataset::HeldOut GaussianDataset::draw_test_set(int64_t n_test) const {
   check_at_least(n_test, 1, "GaussianDataset::draw_test_set", "n_test");
-  const int64_t d = options_.d(), k = options_.k();
-  const at::ScalarType dtype = options_.dtype();
+  // The training set's draws (eps, then W) from a generator of its own.
   at::Generator gen = make_generator(test_seed(options_.seed()));
-  const auto f32 = at::TensorOptions().dtype(at::kFloat);
-  // The training draws' order and kinds (eps, then W), from the test generator.
-  const at::Tensor L = at::linalg_cholesky(Sigma_y);
-  const at::Tensor eps = at::empty({n_test, k}, f32).normal_(0.0, 1.0, gen).to(dtype);
-  HeldOut out;
-  out.Y = at::matmul(L, eps.unsqueeze(-1)).squeeze(-1);
-  const at::Tensor W = at::randn({n_test, d}, gen, f32).to(dtype) * options_.sigma_noise();
-  out.X = out.Y.matmul(A.t()) + W;
-  return out;
+  return draw_samples(gen, n_test, at::linalg_cholesky(Sigma_y), A, options_.sigma_noise(), options_.dtype());
 }
 
 at::Tensor GaussianDataset::get_initialization_batch(int64_t n) const {
