@@ -119,8 +119,9 @@ TEST(SearchKernel, AnIsaWiderThanTheCpuIsRefused) {
                              {"isa 'avx2'", "'scalar'"}));
   for (const SearchIsa supported : {SearchIsa::scalar, SearchIsa::avx2, SearchIsa::avx512})
     for (const SearchIsa requested : {SearchIsa::scalar, SearchIsa::avx2, SearchIsa::avx512})
-      if (static_cast<int>(requested) <= static_cast<int>(supported))
+      if (static_cast<int>(requested) <= static_cast<int>(supported)) {
         EXPECT_NO_THROW(kernels::check_search_isa(requested, supported));
+      }
 }
 
 TEST(SearchKernel, EveryInstructionSetGivesBitIdenticalAnswers) {

@@ -142,7 +142,9 @@ TEST(SweepShards, EveryCellInExactlyOneShardInGridOrder) {
       const std::vector<SweepCell> cells = shard_cells(grid, {index, count});
       for (size_t i = 0; i < cells.size(); ++i) {
         EXPECT_TRUE(seen.insert(cells[i].index).second) << "cell " << cells[i].index << " twice";
-        if (i > 0) EXPECT_LT(cells[i - 1].index, cells[i].index);
+        if (i > 0) {
+          EXPECT_LT(cells[i - 1].index, cells[i].index);
+        }
       }
     }
     EXPECT_EQ(seen.size(), total) << count << " shards";

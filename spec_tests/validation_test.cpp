@@ -154,7 +154,7 @@ TEST(Validation, GoldenCheckComparesTheGivenFileAndFailsOnAJunkOne) {
   options.training_steps = 1;
   options.fixtures_file = VQVAE_FIXTURES_DIR "/pca_goldens.h5";
   EXPECT_EQ(find(run_validation(small_config(), options), "golden").status, Check::Status::passed);
-  const std::string junk = ::testing::TempDir() + "/junk_goldens.h5";
+  const std::string junk = (testing::fresh_folder("junk_goldens") / "junk_goldens.h5").string();
   std::ofstream(junk) << "not an HDF5 file";
   options.fixtures_file = junk;
   const Check golden = find(run_validation(small_config(), options), "golden");

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One-command set-up for a fresh Debian 12 machine (as root), idempotent and quick when
 # everything is already there:
-#   bash tools/setup.sh main   install what is missing, configure, build the vqvae program, run
-#                              `vqvae validate`
-#   bash tools/setup.sh test   the same set-up, then the whole test suite (ctest)
-#   bash tools/setup.sh build  the set-up and build only
+#   bash tools/setup.sh main   install what the program needs, configure, build the vqvae program,
+#                              run `vqvae validate`
+#   bash tools/setup.sh test   install everything (test libraries, the Python driver's packages,
+#                              SLURM, FAISS, gnuplot), build everything, run the test suite (ctest)
+#   bash tools/setup.sh build  test's set-up and build, without running the tests
 #   bash tools/setup.sh sanitize   the set-up, then a build with ASan + UBSan (-DVQVAE_SANITIZE=ON)
 #                                  in build-asan/ and its spec and property tests (ctest)
 #   bash tools/setup.sh fuzz       also installs clang-14, builds the libFuzzer targets of
@@ -23,10 +24,18 @@ case "$mode" in
   *) build=${VQVAE_BUILD_DIR:-$root/build} ;;
 esac
 
-# libopenblas0-pthread: without it LibTorch runs on the reference BLAS, ~40x slower.
+# What `main` needs (the vqvae program and `validate`): the compiler and build tools, LibTorch,
+# HDF5, CLI11 and nlohmann-json. libopenblas0-pthread: without it LibTorch runs on the reference
+# BLAS, ~40x slower.
+packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libhdf5-dev libcli11-dev
+          nlohmann-json3-dev)
+# What the other modes add (the tests, and commands beyond `validate`):
+# libgtest-dev, librapidcheck-dev: the spec and property tests.
 # hdf5-tools: h5dump, used by the CLI tests and by people inspecting fixtures.
-# gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo).
-# libfaiss-dev: FAISS's IndexFlatL2, the reference `vqvae bench` measures the search kernel against.
+# gnuplot-nox: draws the `vqvae experiment` plot (PNG through pngcairo; without it the plot is
+#   skipped with a message).
+# libfaiss-dev: FAISS's IndexFlatL2, the reference `vqvae bench` measures the search kernel against
+#   (optional: without it bench leaves FAISS out).
 # python3-torch, python3-h5py: `vqvae conform`'s Python driver (tools/python/seed_api_driver.py)
 #   and its tests, with Debian's /usr/bin/python3 (the same LibTorch 1.13).
 # python3-sklearn, python3-pandas, python3-matplotlib: what the baseline's modules import (its
@@ -35,10 +44,11 @@ esac
 # slurmctld, slurmd, slurm-client, munge: the rate sweep's SLURM array job (tools/slurm/) and its
 #   test on a one-node cluster started by the test itself (spec_tests/slurm/; no service is
 #   started by installing them).
-packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libgtest-dev
-          librapidcheck-dev libhdf5-dev hdf5-tools libcli11-dev nlohmann-json3-dev gnuplot-nox
-          libfaiss-dev python3-torch python3-h5py python3-sklearn python3-pandas python3-matplotlib
-          slurmctld slurmd slurm-client munge)
+if [ "$mode" != main ]; then
+  packages+=(libgtest-dev librapidcheck-dev hdf5-tools gnuplot-nox libfaiss-dev python3-torch
+             python3-h5py python3-sklearn python3-pandas python3-matplotlib slurmctld slurmd
+             slurm-client munge)
+fi
 # libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.
 [ "$mode" = fuzz ] && packages+=(clang-14 libclang-rt-14-dev)
 missing=()
@@ -59,15 +69,16 @@ if [ "$mode" = fuzz ]; then
     -DVQVAE_FUZZ=ON -DVQVAE_BUILD_TESTS=OFF > /dev/null
   cmake --build "$build" -j "$(nproc)" --target fuzz_config_reader fuzz_hdf5_reader
 elif [ "$mode" = sanitize ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_SANITIZE=ON > /dev/null
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_SANITIZE=ON -DVQVAE_BUILD_TESTS=ON > /dev/null
   cmake --build "$build" -j "$(nproc)"
 elif [ "$mode" = main ]; then
   # Only what `main` runs: the vqvae program (and the library it links), not the tests and fuzz
-  # replays; `test` builds the rest in the same folder.
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+  # replays (not even configured: their packages are not installed yet); `test` configures them
+  # in the same folder and builds the rest, reusing the library's objects.
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_BUILD_TESTS=OFF > /dev/null
   cmake --build "$build" -j "$(nproc)" --target vqvae_cli
 else
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_BUILD_TESTS=ON > /dev/null
   cmake --build "$build" -j "$(nproc)"
 fi
 

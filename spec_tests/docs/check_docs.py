@@ -9,7 +9,8 @@ Checks, printing one line per problem and exiting 1 if there is any:
   (b) every command in README.md's commands table (the table under "## Commands") links to a page
       under docs/ that exists;
   (c) the table's commands are exactly the subcommands `vqvae --help` lists;
-  (d) every page in docs/ is linked from README.md or from another page.
+  (d) every page in docs/ is linked from README.md or from another page;
+  (e) README.md is at most --max-readme-lines lines (150: the manual lives in docs/).
 Links inside fenced code blocks and inline code are not links. Standard library only.
 """
 
@@ -158,6 +159,7 @@ def main():
     parser.add_argument('vqvae', help='the vqvae program, whose --help lists the subcommands')
     parser.add_argument('--root', default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')),
                         help='the repository (default: two folders above this script)')
+    parser.add_argument('--max-readme-lines', type=int, default=150)
     args = parser.parse_args()
     root = os.path.abspath(args.root)
     readme = os.path.join(root, 'README.md')
@@ -199,6 +201,11 @@ def main():
             if command not in listed:
                 problems.append(f'README.md: `vqvae {command}` is in the commands table but not in vqvae --help')
 
+    with open(readme, encoding='utf-8') as f:
+        readme_lines = len(f.read().splitlines())
+    if readme_lines > args.max_readme_lines:
+        problems.append(f'README.md: {readme_lines} lines, more than {args.max_readme_lines}: move detail to a page in docs/')
+
     for page in pages:
         if not linked_from.get(page):
             problems.append(f'{os.path.relpath(page, root)}: no link to it from README.md or another page in docs/')
@@ -209,7 +216,7 @@ def main():
         print(f'check_docs: FAILED — {len(problems)} problem(s) in README.md and docs/ ({len(files)} files)')
         return 1
     print(f'check_docs: OK — {link_count} links in {len(files)} files resolve; {len(table)} commands in '
-          f'the table, each with its page, = vqvae --help')
+          f'the table, each with its page, = vqvae --help; README.md {readme_lines} lines')
     return 0
 
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
+#include <vector>
 
 namespace vqvae::testing {
 
@@ -45,10 +46,23 @@ namespace vqvae::testing {
   return ::testing::AssertionSuccess() << check.message();
 }
 
+namespace {
+// The folders fresh_folder made, removed at exit (a static's destructor runs after main returns).
+struct FoldersRemovedAtExit {
+  std::vector<std::filesystem::path> folders;
+  ~FoldersRemovedAtExit() {
+    std::error_code ignored;
+    for (const auto& folder : folders) std::filesystem::remove_all(folder, ignored);
+  }
+};
+}  // namespace
+
 std::filesystem::path fresh_folder(const std::string& name) {
+  static FoldersRemovedAtExit made;
   const auto folder = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(folder);
   std::filesystem::create_directories(folder);
+  made.folders.push_back(folder);
   return folder;
 }
 

@@ -28,7 +28,8 @@ namespace vqvae::testing {
 ::testing::AssertionResult fails_because(const ::testing::AssertionResult& check,
                                          const std::string& reason);
 
-/// A new, empty folder under the system's temporary folder, unique to this process.
+/// A new, empty folder under the system's temporary folder, unique to this process; removed with
+/// its content when the process exits normally (a test leaves nothing behind in /tmp).
 std::filesystem::path fresh_folder(const std::string& name);
 
 /// The whole content of a file (empty when it cannot be read).
