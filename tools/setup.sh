@@ -68,18 +68,20 @@ if [ "$mode" = fuzz ]; then
   CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DVQVAE_FUZZ=ON -DVQVAE_BUILD_TESTS=OFF > /dev/null
   cmake --build "$build" -j "$(nproc)" --target fuzz_config_reader fuzz_hdf5_reader
-elif [ "$mode" = sanitize ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_SANITIZE=ON -DVQVAE_BUILD_TESTS=ON > /dev/null
-  cmake --build "$build" -j "$(nproc)"
-elif [ "$mode" = main ]; then
-  # Only what `main` runs: the vqvae program (and the library it links), not the tests and fuzz
-  # replays (not even configured: their packages are not installed yet); `test` configures them
-  # in the same folder and builds the rest, reusing the library's objects.
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_BUILD_TESTS=OFF > /dev/null
-  cmake --build "$build" -j "$(nproc)" --target vqvae_cli
 else
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVQVAE_BUILD_TESTS=ON > /dev/null
-  cmake --build "$build" -j "$(nproc)"
+  # VQVAE_BUILD_TESTS is given every time, since `main` and the other modes share build/.
+  configure=(-DVQVAE_BUILD_TESTS=ON)
+  targets=()
+  if [ "$mode" = main ]; then
+    # Only what `main` runs: the vqvae program (and the library it links), not the tests and fuzz
+    # replays (not even configured: their packages are not installed yet); `test` configures them
+    # in the same folder and builds the rest, reusing the library's objects.
+    configure=(-DVQVAE_BUILD_TESTS=OFF)
+    targets=(--target vqvae_cli)
+  fi
+  [ "$mode" = sanitize ] && configure+=(-DVQVAE_SANITIZE=ON)
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${configure[@]}" > /dev/null
+  cmake --build "$build" -j "$(nproc)" "${targets[@]}"
 fi
 
 # Sanitizer run-time settings: any ASan, LeakSanitizer or UBSan report fails the process (UBSan

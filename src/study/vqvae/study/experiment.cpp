@@ -144,18 +144,19 @@ std::string format_comparisons(const ExperimentResult& r, const std::string& ind
   const std::vector<const InitStudy*> order = ranked(r);
   if (order.size() < 2) return "";
   const InitStudy* best = order[0];
-  const InitStudy* second = order[1];
   std::ostringstream out;
   const int64_t pairs = static_cast<int64_t>(best->seeds.size());
   out << indent << "paired over " << pairs << " seeds (held-out D, other − best, 95 % Student's t interval): best "
       << to_string(best->init) << "\n";
+  PairedDifference runner_up_d;  // order[1] − best, the verdict's line
   for (size_t i = 1; i < order.size(); ++i) {
     const PairedDifference d = paired_db(*order[i], *best);
+    if (i == 1) runner_up_d = d;
     out << indent << "  " << padded(to_string(order[i]->init), 16) << padded(interval_text(d), 30) << to_string(best->init)
         << " lower in " << d.b_lower << "/" << d.pairs << " seeds" << (d.includes_zero() ? "" : "  *") << "\n";
   }
-  const PairedDifference d = paired_db(*second, *best);
-  out << indent << "runner-up " << to_string(second->init) << ": "
+  const PairedDifference& d = runner_up_d;
+  out << indent << "runner-up " << to_string(order[1]->init) << ": "
       << (d.includes_zero() ? "its interval includes 0: these seeds cannot separate it from " + std::string(to_string(best->init))
                             : "its interval excludes 0: " + std::string(to_string(best->init)) + " is lower beyond the seeds' noise")
       << " (* marks an interval that excludes 0)\n";
