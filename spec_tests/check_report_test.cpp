@@ -83,6 +83,75 @@ TEST(CheckReport, JunitHasOneTestcasePerCheckEscapedWithFailureAndSkip) {
   EXPECT_EQ(xml.find('"' + std::string("second <")), std::string::npos);  // nothing unescaped
 }
 
+// conform's outcomes: an expected failure (--expect) does not fail the run and is a pytest-style
+// xfail in JUnit; an expected failure that passes is "fixed", red only with --strict; a check not
+// applicable is neither a failure nor a skip.
+std::vector<Check> outcomes() {
+  std::vector<Check> checks = three_checks();
+  checks[0].id = "data.first";
+  checks[1].id = "loss.second";
+  checks[2].id = "data.third";
+  checks[1].expected_failure = "known since r12";  // failed, expected
+  Check fixed;
+  fixed.id = "loss.fourth";
+  fixed.area = "loss";
+  fixed.detail = "ok now";
+  fixed.expected_failure = "was broken";  // passed, expected to fail
+  Check inapplicable;
+  inapplicable.id = "quantizer.projection.z_q_hard";
+  inapplicable.area = "quantizer";
+  inapplicable.status = Check::Status::not_applicable;
+  inapplicable.detail = "ProjectionVectorQuantizer is not in this implementation";
+  checks.push_back(fixed);
+  checks.push_back(inapplicable);
+  return checks;
+}
+
+TEST(CheckReport, ExpectedFailuresFixedAndNotApplicableAreCountedApart) {
+  const std::vector<Check> checks = outcomes();
+  EXPECT_EQ(outcome(checks[1]), Outcome::expected_failure);
+  EXPECT_EQ(outcome(checks[3]), Outcome::fixed);
+  EXPECT_EQ(outcome(checks[4]), Outcome::not_applicable);
+  EXPECT_FALSE(fails_run(checks[1], true));
+  EXPECT_FALSE(fails_run(checks[3], false));
+  EXPECT_TRUE(fails_run(checks[3], true));
+  EXPECT_EQ(format_verdict("conform", checks, false),
+            "conform: OK — 1 passed, 0 failed, 1 skipped, 1 expected failure, 1 fixed, 1 not applicable");
+  EXPECT_EQ(format_verdict("conform", checks, false, true).rfind("conform: FAILED", 0), 0u);
+  const auto json = nlohmann::json::parse(format_checks_json(checks));
+  EXPECT_EQ(json[1]["id"], "loss.second");
+  EXPECT_EQ(json[1]["status"], "failed");
+  EXPECT_EQ(json[1]["outcome"], "expected_failure");
+  EXPECT_EQ(json[1]["expected_failure"], "known since r12");
+  EXPECT_EQ(json[3]["outcome"], "fixed");
+  EXPECT_EQ(json[4]["status"], "not_applicable");
+}
+
+TEST(CheckReport, JunitWritesExpectedFailuresAsXfailAndStrictFixedAsXpassFailures) {
+  const std::vector<Check> checks = outcomes();
+  const std::string xml = format_checks_junit("conform", checks, 1.0);
+  EXPECT_NE(xml.find("name=\"loss.second\""), std::string::npos) << xml;  // named by id
+  EXPECT_NE(xml.find("<skipped type=\"pytest.xfail\" message=\"known since r12\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<skipped type=\"not_applicable\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("failures=\"0\" errors=\"0\" skipped=\"3\""), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("XPASS(strict)"), std::string::npos) << xml;
+  const std::string strict = format_checks_junit("conform", checks, 1.0, true);
+  EXPECT_NE(strict.find("<failure message=\"[XPASS(strict)] was broken\">"), std::string::npos) << strict;
+  EXPECT_NE(strict.find("failures=\"1\" errors=\"0\""), std::string::npos) << strict;
+}
+
+TEST(CheckReport, OnlyProblemsHidesPassesButKeepsCounts) {
+  CheckTableStyle style;
+  style.by_area = true;
+  style.only_problems = true;
+  const std::string table = format_check_rows(outcomes(), style);
+  EXPECT_EQ(table.find("data.first"), std::string::npos) << table;       // passed: counted only
+  EXPECT_NE(table.find("x loss.second"), std::string::npos) << table;  // expected failure, with its reason
+  EXPECT_NE(table.find("(expected: known since r12)"), std::string::npos) << table;
+  EXPECT_NE(table.find("data  1 passed, 0 failed, 1 skipped\n"), std::string::npos) << table;
+  EXPECT_EQ(table.find("loss.fourth"), std::string::npos) << table;  // fixed, not strict: not a problem
+}
+
 // ------------------------------------------------------------------ references.h by hand
 
 // Codewords (0,0), (3,4), (0,0): norms 0, 5, 0 -> mean 5/3, unbiased std sqrt(((5/3)² + (10/3)² +

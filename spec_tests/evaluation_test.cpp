@@ -2,6 +2,7 @@
 #include "test_support.h"
 
 #include <vqvae/evaluation/metrics.h>
+#include <vqvae/evaluation/metrics_log.h>
 #include <vqvae/math/rate_distortion.h>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,37 @@ TEST(Evaluation, BadInputNamesArgumentAndValues) {
   EXPECT_TRUE(throws_invalid([] { reverse_water_level({1, -2}, 1); }, {"variances[1]", "-2"}));
   EXPECT_TRUE(throws_invalid([] { gaussian_distortion_rate({1}, -1); }, {"rate_bits", "-1"}));
   EXPECT_TRUE(throws_invalid([] { quantization_error(torch::zeros({2, 2}), torch::zeros({2, 3})); }, {"z_q", "(B, k) = (2, 2)", "got (2, 3)"}));
+}
+
+// The logging path by hand: eval_D logged at steps 0 and 200 only, late first at step 200.
+// Rows: step 0 (loss 4.5, eval_D 17.25, -), 100 (3.75, -, -), 200 (3.5, 15.125, 1/3), 300 (3.25, -, 0.5).
+// Final metrics: each key's last logged value: loss 3.25, eval_D 15.125 (not empty: it keeps it), late 0.5.
+TEST(MetricsLog, RowsFinalMetricsAndCsvRoundTripByHand) {
+  MetricsLog log;
+  log.update(0, {{"loss", 4.5}, {"eval_D", 17.25}});
+  log.update(100, {{"loss", 3.75}});
+  log.update(200, {{"loss", 3.5}, {"eval_D", 15.125}, {"late", 1.0 / 3.0}});
+  log.update(300, {{"late", 0.5}, {"loss", 3.25}});
+  EXPECT_EQ(log.keys(), (std::vector<std::string>{"loss", "eval_D", "late"}));
+  const std::vector<double> late = log.column("late");
+  ASSERT_EQ(late.size(), 4u);
+  EXPECT_TRUE(std::isnan(late[0]) && std::isnan(late[1]));
+  EXPECT_EQ(late[2], 1.0 / 3.0);
+  EXPECT_TRUE(std::isnan(log.column("eval_D")[3]));
+  const std::map<std::string, double> final = log.final_metrics();
+  EXPECT_EQ(final.at("loss"), 3.25);
+  EXPECT_EQ(final.at("eval_D"), 15.125);
+  EXPECT_EQ(final.at("late"), 0.5);
+  const std::string csv = log.to_csv();
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "step,loss,eval_D,late");
+  EXPECT_NE(csv.find("\n100,3.75,,\n"), std::string::npos) << csv;  // empty where not logged
+  const MetricsLog loaded = MetricsLog::from_csv(csv, "test");
+  EXPECT_EQ(loaded.steps(), log.steps());
+  EXPECT_EQ(loaded.final_metrics(), final);
+  EXPECT_EQ(loaded.column("late")[2], 1.0 / 3.0);  // 17 digits: read back exactly
+  EXPECT_TRUE(throws_invalid([] { MetricsLog::from_csv("loss\n1\n", "log.csv"); }, {"log.csv", "step"}));
+  EXPECT_TRUE(throws_invalid([] { MetricsLog::from_csv("step,loss\n1,x\n", "log.csv"); }, {"log.csv", "line 2", "'x'"}));
+  EXPECT_TRUE(throws_invalid([&] { MetricsLog().update(0, {{"a", 1.0}, {"a", 2.0}}); }, {"MetricsLog.update", "'a'", "twice"}));
 }
 
 }  // namespace

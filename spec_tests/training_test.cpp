@@ -100,5 +100,29 @@ TEST(Trainer, ErrorsInsteadOfSilentNoOps) {
   EXPECT_TRUE(throws_invalid([&] { trainer.train_step(torch::ones({2, 4})); }, {"train_step", "no gradient path"}));
 }
 
+// A checkpoint holds the model and Adam's state: a trainer on another state that loads it takes
+// the steps the saving trainer takes next. Adam's second step from the hand example depends on its
+// moments (m, v after step 1), so a checkpoint without them would step by lr·sign again, a different
+// codebook; the other trainer's codebook is (5, 5), (9, 9), so one without the model would differ too.
+TEST(Trainer, CheckpointRoundTripResumesTheSameSteps) {
+  const torch::Tensor batch = torch::tensor({{1.0, 0.0, 7.0, 7.0}, {3.0, 3.0, 0.0, 0.0}});
+  const torch::Tensor second = torch::tensor({{0.5, 0.5, 1.0, 1.0}, {2.5, 1.5, 0.0, 3.0}});
+  VQVAE model = pca_model(2, torch::tensor({{0.0, 0.0}, {2.0, 2.0}}));
+  Trainer saving(model, TrainerOptions().optimizer(OptimizerKind::adam).lr(0.01));
+  saving.train_step(batch);
+  const std::string folder = testing::fresh_folder("checkpoint").string(), path = folder + "/trainer.pt";
+  saving.save_checkpoint(path);
+  const LossOutput continued = saving.train_step(second);
+  VQVAE other = pca_model(2, torch::tensor({{5.0, 5.0}, {9.0, 9.0}}));
+  Trainer loading(other, TrainerOptions().optimizer(OptimizerKind::adam).lr(0.01));
+  loading.load_checkpoint(path);
+  const LossOutput resumed = loading.train_step(second);
+  EXPECT_TRUE(torch::equal(other->quantizer()->codebook, model->quantizer()->codebook));
+  EXPECT_EQ(resumed.total_value, continued.total_value);
+  // Not a no-op: the second step moved the codebook from where the first left it.
+  EXPECT_GT((model->quantizer()->codebook - torch::tensor({{0.01, 0.0}, {2.01, 2.01}})).abs().max().item<double>(), 1e-4);
+  EXPECT_TRUE(throws_invalid([&] { loading.load_checkpoint(folder + "/absent.pt"); }, {"load_checkpoint", "absent.pt"}));
+}
+
 }  // namespace
 }  // namespace vqvae

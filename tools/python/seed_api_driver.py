@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Conformance driver for a repository with the seed's Python API (protocol version 2).
+"""Conformance driver for a repository with the seed's Python API (protocol version 3).
 
     /usr/bin/python3 tools/python/seed_api_driver.py --repo PATH REQUEST.h5 RESPONSE.h5
 
@@ -11,10 +11,14 @@ RotationVectorQuantizer / ProjectionVectorQuantizer, src.models.VQVAE / LinearGa
 src.training.losses.vqvae_loss, src.training.Trainer, src.initialization's codebook
 initialisations, src.evaluation.MetricsTracker), runs every case of the request and writes what
 came back. It judges nothing (the referee does) and never guesses a value: what the
-implementation does not offer is written as missing — a module, class or function that does not
-exist (status "missing"), an output it does not return, a parameter its vqvae_loss does not take
-(attribute "missing") — and an exception inside a case is that case's status "error". The
-protocol (docs/conform_protocol.md) says what each case kind computes.
+implementation does not offer is written as missing — a module, class, function or method that
+does not exist (status "missing", with the surface part it is in attribute "part"), an output it
+does not return, a parameter its vqvae_loss does not take (attribute "missing") — and an
+exception inside a case is that case's status "error"; where a case's outputs come from separate
+calls (evaluate's second call and the steps after it, the tracker's rows, final metrics, file
+and reload, a checkpoint's save, continued and resumed steps), an exception in a later call is
+written as the attribute error_<output> and the outputs already made stay. The protocol
+(docs/conform_protocol.md) says what each case kind computes.
 
 Needs Debian's python3-torch and python3-h5py (Debian's /usr/bin/python3); k-means cases need
 python3-sklearn, as the implementation does. Runs on one thread, as the referee does, so that
@@ -35,7 +39,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")  # the seed's src.evaluation imports its plotting module
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 # The keys MetricsTracker's three methods return (protocol: the kind `metrics`).
 METRIC_KEYS = ("perplexity", "dead_codes", "min_usage", "max_usage", "usage_std", "usage_entropy",
@@ -45,7 +49,12 @@ LOSS_KEYS = ("total", "recon", "codebook", "commitment")
 
 
 class Missing(Exception):
-    """The implementation lacks something a case needs (a module, a class, a function)."""
+    """The implementation lacks something a case needs (a module, a class, a function, a method);
+    `part` is the part of the protocol's surface table that is absent, when it is one."""
+
+    def __init__(self, what, part=None):
+        super().__init__(what)
+        self.part = part
 
 
 def fail(message):
@@ -130,21 +139,27 @@ def write_response(path, responses):
 
 # ---------------------------------------------------------------- the implementation under test
 def need(module, name):
+    """src.<module>.<name>, or Missing whose part is name."""
     try:
         found = importlib.import_module("src." + module)
     except ImportError as error:
-        raise Missing(f"src.{module} ({error})")
+        raise Missing(f"src.{module} ({error})", part=name)
     if not hasattr(found, name):
-        raise Missing(f"src.{module}.{name}")
+        raise Missing(f"src.{module}.{name}", part=name)
     return getattr(found, name)
 
 
 def method(instance, name, owner):
-    """instance.name, or Missing naming owner.name."""
+    """instance.name, or Missing naming owner.name (its part)."""
     found = getattr(instance, name, None)
     if not callable(found):
-        raise Missing(f"{owner}.{name}")
+        raise Missing(f"{owner}.{name}", part=f"{owner}.{name}")
     return found
+
+
+def one_line(error):
+    """An exception as the protocol's one-line detail."""
+    return f"{type(error).__name__}: {error}".splitlines()[0][:300]
 
 
 def accepts(function, parameter):
@@ -165,12 +180,15 @@ def binds(function, *args, **kwargs):
     return True
 
 
-def make_quantizer(class_name, codebook):
+def make_quantizer(class_name, codebook, copy=True):
+    """class_name(k, n, init_codebook=...) given a copy of codebook, or codebook itself (copy=False:
+    the caller keeps the tensor, to read what training did to it)."""
     cls = need("quantizers", class_name)
     n, k = codebook.shape
+    given = codebook.clone() if copy else codebook
     if accepts(cls.__init__, "init_codebook"):
-        return cls(k, n, init_codebook=codebook.clone())
-    return cls(k, n, codebook.clone())
+        return cls(k, n, init_codebook=given)
+    return cls(k, n, given)
 
 
 def quantize(quantizer, z):
@@ -291,36 +309,113 @@ def optimizer_change(before, after):
     return max_abs_change(values_before, values_after)
 
 
-def build_trained_model(data):
-    """The model of `train` and `evaluate`, VQVAE(LearnedLinearEncoder(d, k), VectorQuantizer(k, n,
-    init_codebook=codebook), LearnedLinearDecoder(k, d)), with the encoder's one (k, d) parameter
-    and the decoder's one (d, k) parameter (whatever their names) set to the request's weights:
-    (model, encoder weight, decoder weight, quantizer)."""
+MODULE_CHOICES = ("learned", "learned:frozen", "pca", "pca:trainable")
+
+
+class Built:
+    """The model of `train`, `evaluate` and `checkpoint` (docs/conform_protocol.md, "The model of
+    train, evaluate and checkpoint") and its trainer. encoder_weight / decoder_weight: the learned
+    module's one parameter of its shape (None for a PCA module); init_codebook: the tensor passed
+    as the quantizer's init_codebook (the driver keeps it)."""
+
+    def __init__(self, model, trainer, optimizer, quantizer, encoder_weight, decoder_weight, init_codebook):
+        self.model, self.trainer, self.optimizer, self.quantizer = model, trainer, optimizer, quantizer
+        self.encoder_weight, self.decoder_weight, self.init_codebook = encoder_weight, decoder_weight, init_codebook
+
+    def snapshot(self):
+        """The parameters the protocol reads after a step: encoder_weight (k, d) and decoder_weight
+        (d, k) of learned modules, codebook (n, k)."""
+        found = {"encoder_weight": self.encoder_weight, "decoder_weight": self.decoder_weight,
+                 "codebook": self.quantizer.codebook}
+        return {name: value.detach().clone() for name, value in found.items() if value is not None}
+
+
+def set_one_parameter(module, shape, what, role, value):
+    """The module's one parameter of this shape (whatever its name), set to value; Missing when it
+    has not exactly one."""
     import torch
-    VQVAE = need("models", "VQVAE")
-    LearnedLinearEncoder = need("encoders", "LearnedLinearEncoder")
-    LearnedLinearDecoder = need("decoders", "LearnedLinearDecoder")
-    k, d = data["encoder_weight"].shape
-    encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
-    quantizer = make_quantizer("VectorQuantizer", data["codebook"])
-    model = VQVAE(encoder, quantizer, decoder)
-    encoder_weights = [p for p in encoder.parameters() if tuple(p.shape) == (k, d)]
-    decoder_weights = [p for p in decoder.parameters() if tuple(p.shape) == (d, k)]
-    if len(encoder_weights) != 1:
-        raise Missing(f"encoder weight (k, d): the encoder has {len(encoder_weights)} parameters of shape ({k}, {d})")
-    if len(decoder_weights) != 1:
-        raise Missing(f"decoder weight (d, k): the decoder has {len(decoder_weights)} parameters of shape ({d}, {k})")
+    found = [p for p in module.parameters() if tuple(p.shape) == shape]
+    if len(found) != 1:
+        raise Missing(f"{what}: the {role} has {len(found)} parameters of shape ({shape[0]}, {shape[1]})")
     with torch.no_grad():
-        encoder_weights[0].copy_(data["encoder_weight"])
-        decoder_weights[0].copy_(data["decoder_weight"])
-    return model, encoder_weights[0], decoder_weights[0], quantizer
+        found[0].copy_(value)
+    return found[0]
 
 
-def make_trainer(model, lr):
+def build_model(attrs, data, prefix=""):
+    """VQVAE(encoder, class(k, n, init_codebook=codebook), decoder) and Trainer(model, optimizer)
+    from the request: attributes class (VectorQuantizer), encoder and decoder (learned,
+    learned:frozen, pca, pca:trainable; learned by default), optimizer (adam or sgd) and lr; the
+    datasets <prefix>encoder_weight (k, d), <prefix>decoder_weight (d, k) for learned modules, U_k
+    (d, k) for PCA modules, <prefix>codebook (n, k). The optimizer is torch.optim.Adam(ps, lr) or
+    torch.optim.SGD(ps, lr) over the parameters that require grad."""
     import torch
-    Trainer = need("training", "Trainer")
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    return Trainer(model, optimizer), optimizer
+    encoder_kind, decoder_kind = attrs.get("encoder", "learned"), attrs.get("decoder", "learned")
+    for role, kind in (("encoder", encoder_kind), ("decoder", decoder_kind)):
+        if kind not in MODULE_CHOICES:
+            raise ValueError(f"unknown {role} '{kind}' (expected one of {' '.join(MODULE_CHOICES)})")
+    optimizer_kind = attrs.get("optimizer", "adam")
+    if optimizer_kind not in ("adam", "sgd"):
+        raise ValueError(f"unknown optimizer '{optimizer_kind}' (expected adam or sgd)")
+    for role, kind in (("encoder", encoder_kind), ("decoder", decoder_kind)):
+        name = prefix + role + "_weight" if kind.startswith("learned") else "U_k"
+        if name not in data:
+            raise ValueError(f"{role} {kind} without the dataset {name}")
+    codebook = data[prefix + "codebook"]
+    k = codebook.shape[1]
+    if encoder_kind.startswith("learned"):
+        d = data[prefix + "encoder_weight"].shape[1]
+    elif decoder_kind.startswith("learned"):
+        d = data[prefix + "decoder_weight"].shape[0]
+    else:
+        d = data["U_k"].shape[0]
+    U_k = data["U_k"].clone() if "U_k" in data else None  # the model's own (a trainable PCA may train it)
+    VQVAE, Trainer = need("models", "VQVAE"), need("training", "Trainer")
+
+    def module(role, kind, learned_args, shape, shape_text):
+        """The encoder or decoder of `kind`, and its weight parameter (learned) or None (PCA)."""
+        package, suffix = role + "s", role.capitalize()
+        if kind.startswith("learned"):
+            cls = need(package, "LearnedLinear" + suffix)
+            made = cls(*learned_args) if kind == "learned" else cls(*learned_args, trainable=False)
+            return made, set_one_parameter(made, shape, f"{role} weight {shape_text}", role, data[prefix + role + "_weight"])
+        cls = need(package, "PCA" + suffix)
+        return (cls(U_k) if kind == "pca" else cls(U_k, trainable=True)), None
+
+    encoder, encoder_weight = module("encoder", encoder_kind, (d, k), (k, d), "(k, d)")
+    init_codebook = codebook.clone()
+    quantizer = make_quantizer(attrs.get("class", "VectorQuantizer"), init_codebook, copy=False)
+    decoder, decoder_weight = module("decoder", decoder_kind, (k, d), (d, k), "(d, k)")
+    model = VQVAE(encoder, quantizer, decoder)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    lr = float(attrs["lr"])
+    optimizer = torch.optim.Adam(trained, lr=lr) if optimizer_kind == "adam" else torch.optim.SGD(trained, lr=lr)
+    return Built(model, Trainer(model, optimizer), optimizer, quantizer, encoder_weight, decoder_weight,
+                 init_codebook)
+
+
+def stacked(rows, names):
+    """{name: stack of each row's name} for the names every row has."""
+    import torch
+    return {name: torch.stack([row[name] for row in rows]) for name in names if rows and all(name in row for row in rows)}
+
+
+def losses_tensor(rows):
+    """(S, 4) float64 of train_step's returned losses, or None when a step returned something else."""
+    import torch
+    if any(row is None for row in rows):
+        return None
+    return torch.tensor(rows, dtype=torch.float64).reshape(len(rows), len(LOSS_KEYS))
+
+
+def run_steps(built, batches, beta):
+    """train_step(batches[s], beta) for each s: (losses (S, 4) or None, {parameter: (S, ...)})."""
+    train_step = method(built.trainer, "train_step", "Trainer")
+    losses, snapshots = [], []
+    for batch in batches:
+        losses.append(loss_row(train_step(batch.clone(), beta=beta)))
+        snapshots.append(built.snapshot())
+    return losses_tensor(losses), stacked(snapshots, ("encoder_weight", "decoder_weight", "codebook"))
 
 
 # ---------------------------------------------------------------- case kinds
@@ -361,38 +456,57 @@ def case_dataset(attrs, data, missing, extra):
             outputs["init_batch_default"] = as_tensor(get_batch())
         else:
             missing.append("init_batch_default (get_initialization_batch() needs an argument)")
+    # The loader: with loader_seed (protocol 3), two epochs of one loader made after
+    # torch.manual_seed(loader_seed), then one epoch of a new loader made after the same seed.
+    seeded = "loader_seed" in attrs
+    later = ["loader_x_epoch2", "loader_x_reseeded"] if seeded else []
     get_loader = getattr(dataset, "get_dataloader", None)
     if not callable(get_loader):
-        missing += ["loader_x (no get_dataloader)", "loader_y", "loader_batch_sizes",
+        missing += ["loader_x (no get_dataloader)", "loader_y", "loader_batch_sizes", *later,
                     "default_loader_batch_sizes"]
     elif not binds(get_loader, batch_size, shuffle=True):
         missing += ["loader_x (get_dataloader does not take batch_size and shuffle)", "loader_y",
-                    "loader_batch_sizes"]
+                    "loader_batch_sizes", *later]
     else:
-        xs, ys, sizes = [], [], []
-        for batch in get_loader(batch_size, shuffle=True):
-            x, y = (batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, (tuple, list)) \
-                else (batch, None)
-            xs.append(as_tensor(x))
-            sizes.append(len(x))
-            if y is not None:
-                ys.append(as_tensor(y))
         width = outputs["X"].shape[1] if "X" in outputs else int(attrs["d"])
+        if seeded:
+            torch.manual_seed(int(attrs["loader_seed"]))
+        loader = get_loader(batch_size, shuffle=True)
+        xs, ys, sizes = loader_epoch(loader)
         outputs["loader_x"] = torch.cat(xs) if xs else torch.empty(0, width)
         if len(ys) == len(xs) and ys:
             outputs["loader_y"] = torch.cat(ys)
         elif xs:
             missing.append("loader_y (batches are not (x, y) pairs)")
         outputs["loader_batch_sizes"] = torch.tensor(sizes, dtype=torch.int64)
+        if seeded:
+            xs = loader_epoch(loader)[0]  # the same loader object's second epoch
+            outputs["loader_x_epoch2"] = torch.cat(xs) if xs else torch.empty(0, width)
+            torch.manual_seed(int(attrs["loader_seed"]))
+            xs = loader_epoch(get_loader(batch_size, shuffle=True))[0]
+            outputs["loader_x_reseeded"] = torch.cat(xs) if xs else torch.empty(0, width)
     if callable(get_loader):
         if binds(get_loader):
-            firsts = [as_tensor(batch[0] if isinstance(batch, (tuple, list)) else batch) for batch in get_loader()]
+            firsts = loader_epoch(get_loader())[0]
             outputs["default_loader_batch_sizes"] = torch.tensor([len(x) for x in firsts], dtype=torch.int64)
             if firsts:
                 outputs["default_loader_x"] = torch.cat(firsts)
         else:
             missing.append("default_loader_batch_sizes (get_dataloader() needs an argument)")
     return outputs
+
+
+def loader_epoch(loader):
+    """One epoch of a loader: its batches' x, y (when batches are (x, y) pairs) and sizes."""
+    xs, ys, sizes = [], [], []
+    for batch in loader:
+        x, y = (batch[0], batch[1] if len(batch) > 1 else None) if isinstance(batch, (tuple, list)) \
+            else (batch, None)
+        xs.append(as_tensor(x))
+        sizes.append(len(x))
+        if y is not None:
+            ys.append(as_tensor(y))
+    return xs, ys, sizes
 
 
 def case_pca_or_legacy(attrs, data, missing, extra):
@@ -641,79 +755,363 @@ def case_metrics(attrs, data, missing, extra):
 
 
 def case_train(attrs, data, missing, extra):
-    import torch
     defaults = defaults_call(attrs)
     beta = float(attrs["beta"])
     form = attrs["batch_form"]
     if form not in ("tensor", "pair"):
         raise ValueError(f"unknown batch_form '{form}' (expected tensor or pair)")
-    model, encoder_weight, decoder_weight, quantizer = build_trained_model(data)
-    trainer, _ = make_trainer(model, float(attrs["lr"]))
-    train_step = method(trainer, "train_step", "Trainer")
+    built = build_model(attrs, data)
+    train_step = method(built.trainer, "train_step", "Trainer")
     batches, targets = data["batches"], data.get("batch_targets")
     if form == "pair" and targets is None:
         raise ValueError("batch_form pair without the dataset batch_targets")
-    losses, encoders, decoders, codebooks = [], [], [], []
+    losses, snapshots = [], []
     for s in range(batches.shape[0]):
         batch = (batches[s].clone(), targets[s].clone()) if form == "pair" else batches[s].clone()
         result = train_step(batch) if defaults else train_step(batch, beta=beta)
         losses.append(loss_row(result))
-        encoders.append(encoder_weight.detach().clone())
-        decoders.append(decoder_weight.detach().clone())
-        codebooks.append(quantizer.codebook.detach().clone())
-    outputs = {"encoder_weight": torch.stack(encoders), "decoder_weight": torch.stack(decoders),
-               "codebook": torch.stack(codebooks)}
-    if all(row is not None for row in losses):
-        outputs["losses"] = torch.tensor(losses, dtype=torch.float64).reshape(len(losses), len(LOSS_KEYS))
+        snapshots.append(built.snapshot())
+    outputs = stacked(snapshots, ("encoder_weight", "decoder_weight", "codebook"))
+    # The tensor the quantizer was given as init_codebook, as the caller holds it after training.
+    outputs["init_codebook_after"] = built.init_codebook.detach().clone()
+    if losses_tensor(losses) is not None:
+        outputs["losses"] = losses_tensor(losses)
     else:
         missing.append("losses (train_step did not return the dict of the four losses)")
     return outputs
+
+
+def evaluated_numbers(result, prefix, outputs, missing):
+    """evaluate's returned dict as one (1) dataset per key, named prefix + key."""
+    if not isinstance(result, dict):
+        raise TypeError(f"Trainer.evaluate returned {type(result).__name__}, not a dict")
+    made, lacking = {}, []
+    numbers(result, ("recon_loss",) + METRIC_KEYS, made, lacking)
+    outputs.update({prefix + key: value for key, value in made.items()})
+    missing.extend(prefix + entry for entry in lacking)
+
+
+def whole_set_tracker(built, X, codebook_size, MetricsTracker, outputs, missing):
+    """tracker_<key>: a new MetricsTracker of the implementation's on the whole set at once, the
+    model run in eval mode without gradient. The referee's measuring stick, not part of evaluate:
+    the modes and torch's generator are restored after it, so that what follows (evaluate again,
+    the step after) runs as if it had not been taken."""
+    import torch
+    modes = [(module, module.training) for module in built.model.modules()]
+    rng = torch.get_rng_state()
+    try:
+        built.model.eval()
+        with torch.no_grad():
+            whole = built.model(X)
+            tracked = tracker_metrics(MetricsTracker(codebook_size), whole["indices"], whole["z"],
+                                      whole["z_q"], built.quantizer.codebook, missing)
+        tracker_outputs = {}
+        numbers(tracked, METRIC_KEYS, tracker_outputs, missing)
+        outputs.update({"tracker_" + key: value for key, value in tracker_outputs.items()})
+    except Exception as error:  # evaluate's own outputs still count
+        missing.append(f"MetricsTracker on the whole set ({type(error).__name__}: {error})".replace(",", ";"))
+    finally:
+        for module, training in modes:
+            module.training = training
+        torch.set_rng_state(rng)
+
+
+def step_after(built, batch, beta, prefix, outputs, missing):
+    """One train_step(batch, beta): prefix + losses (4, float64) and the parameters after it."""
+    import torch
+    row = loss_row(method(built.trainer, "train_step", "Trainer")(batch.clone(), beta=beta))
+    if row is None:
+        missing.append(f"{prefix}losses (train_step did not return the dict of the four losses)")
+    else:
+        outputs[prefix + "losses"] = torch.tensor(row, dtype=torch.float64)
+    outputs.update({prefix + name: value for name, value in built.snapshot().items()})
 
 
 def case_evaluate(attrs, data, missing, extra):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
     MetricsTracker = need("evaluation", "MetricsTracker")
-    model, encoder_weight, decoder_weight, quantizer = build_trained_model(data)
-    trainer, optimizer = make_trainer(model, float(attrs["lr"]))
-    evaluate = method(trainer, "evaluate", "Trainer")
-    method(trainer, "train_step", "Trainer")(data["train_batch"].clone(), beta=float(attrs["beta"]))
-    outputs = {"evaluated_encoder_weight": encoder_weight.detach().clone(),
-               "evaluated_decoder_weight": decoder_weight.detach().clone(),
-               "evaluated_codebook": quantizer.codebook.detach().clone()}
-    parameters = [p.detach().clone() for p in model.parameters()]
-    state = optimizer_state(optimizer)
+    beta, codebook_size = float(attrs["beta"]), int(attrs["codebook_size"])
+    built = build_model(attrs, data)
+    evaluate = method(built.trainer, "evaluate", "Trainer")
+    train_step = method(built.trainer, "train_step", "Trainer")
+    try:  # one step first, so that the optimizer has state (its failure is train_step's, not evaluate's)
+        train_step(data["train_batch"].clone(), beta=beta)
+    except Exception as error:
+        extra["error_setup"] = one_line(error)
+    outputs = {"evaluated_" + name: value for name, value in built.snapshot().items()}
+    parameters = [p.detach().clone() for p in built.model.parameters()]
+    state = optimizer_state(built.optimizer)
     torch.manual_seed(int(attrs["seed"]))
-    result = evaluate(DataLoader(TensorDataset(data["X"], data["Y"]), batch_size=int(attrs["batch_size"]),
-                                 shuffle=False),
-                      MetricsTracker(int(attrs["codebook_size"])))
+    loader = DataLoader(TensorDataset(data["X"], data["Y"]), batch_size=int(attrs["batch_size"]), shuffle=False)
+    tracker = MetricsTracker(codebook_size)
+    result = evaluate(loader, tracker)
     rng_after = torch.rand(4)
-    if not isinstance(result, dict):
-        raise TypeError(f"Trainer.evaluate returned {type(result).__name__}, not a dict")
-    numbers(result, ("recon_loss",) + METRIC_KEYS, outputs, missing)
-    outputs["params_changed"] = scalar(max_abs_change(parameters, [p.detach() for p in model.parameters()]))
-    outputs["optimizer_changed"] = scalar(optimizer_change(state, optimizer_state(optimizer)))
+    evaluated_numbers(result, "", outputs, missing)
+    outputs["params_changed"] = scalar(max_abs_change(parameters, [p.detach() for p in built.model.parameters()]))
+    outputs["optimizer_changed"] = scalar(optimizer_change(state, optimizer_state(built.optimizer)))
     outputs["rng_after"] = rng_after
-    # The implementation's own MetricsTracker on the whole set at once (after rng_after: this is
-    # the referee's measuring stick, not part of evaluate), so that evaluate is judged on
-    # aggregating over the whole set, and the metrics' definitions by the `metrics` cases.
-    try:
-        with torch.no_grad():
-            whole = model(data["X"])
-            tracked = tracker_metrics(MetricsTracker(int(attrs["codebook_size"])), whole["indices"], whole["z"],
-                                      whole["z_q"], quantizer.codebook, missing)
-        tracker_outputs = {}
-        numbers(tracked, METRIC_KEYS, tracker_outputs, missing)
-        outputs.update({"tracker_" + key: value for key, value in tracker_outputs.items()})
-    except Exception as error:  # evaluate's own outputs still count
-        missing.append(f"MetricsTracker on the whole set ({type(error).__name__}: {error})".replace(",", ";"))
+    # The implementation's own MetricsTracker on the whole set at once, on the parameters the first
+    # evaluate left, so that evaluate is judged on aggregating over the whole set (and the metrics'
+    # definitions by the `metrics` cases).
+    whole_set_tracker(built, data["X"], codebook_size, MetricsTracker, outputs, missing)
+    # Later stages: each one's exception is written as error_<stage>; the outputs made stay.
+    try:  # evaluate again, with the same loader and tracker, as a training loop calls it, from the
+        # same generator state (so that only state carried across calls can change its values)
+        torch.manual_seed(int(attrs["seed"]))
+        evaluated_numbers(evaluate(loader, tracker), "second_", outputs, missing)
+    except Exception as error:
+        extra["error_second"] = one_line(error)
+    try:  # the training step that follows the evaluations
+        step_after(built, data["train_batch_after"], beta, "after_", outputs, missing)
+    except Exception as error:
+        extra["error_after"] = one_line(error)
+    try:  # the twin: the same two steps, no evaluation between
+        twin = build_model(attrs, data)
+        method(twin.trainer, "train_step", "Trainer")(data["train_batch"].clone(), beta=beta)
+        step_after(twin, data["train_batch_after"], beta, "twin_", outputs, missing)
+    except Exception as error:
+        extra["error_twin"] = one_line(error)
     return outputs
 
 
-KINDS = {"dataset": case_dataset, "pca": case_pca_or_legacy, "legacy": case_pca_or_legacy,
-         "quantizer": case_quantizer, "loss": case_loss, "model": case_model, "ste": case_ste,
-         "init": case_init, "metrics": case_metrics, "train": case_train, "evaluate": case_evaluate,
-         "modules": case_modules}
+# ---------------------------------------------------------------- the logging path
+def entry_value(value):
+    """One stored tracker entry as a float: None (and NaN) as NaN."""
+    import torch
+    if value is None:
+        return math.nan
+    if torch.is_tensor(value):
+        return float(value.detach().reshape(-1)[0]) if value.numel() == 1 else float(value)
+    return float(value)
+
+
+def is_sequence(value):
+    import numpy
+    import torch
+    return isinstance(value, (list, tuple, numpy.ndarray)) or torch.is_tensor(value) \
+        or (type(value).__module__.startswith("pandas") and hasattr(value, "tolist"))
+
+
+def tracker_columns(tracker):
+    """The tracker's stored rows as {column: [entries]}, reading `metrics` as a dict of lists (a
+    column per key), a list of row dicts (an entry a row lacks is None) or a pandas DataFrame;
+    None (with a reason) for anything else."""
+    metrics = getattr(tracker, "metrics", None)
+    if metrics is None:
+        return None, "MetricsTracker has no attribute metrics"
+    kind = type(metrics)
+    if kind.__module__.startswith("pandas") and hasattr(metrics, "to_dict") and hasattr(metrics, "columns"):
+        return {str(key): list(column) for key, column in metrics.to_dict(orient="list").items()}, None
+    if isinstance(metrics, dict) and all(is_sequence(column) for column in metrics.values()):
+        return {str(key): list(column.tolist() if hasattr(column, "tolist") else column)
+                for key, column in metrics.items()}, None
+    if isinstance(metrics, (list, tuple)) and all(isinstance(row, dict) for row in metrics):
+        keys = list(dict.fromkeys(str(key) for row in metrics for key in row))
+        return {key: [next((v for k, v in row.items() if str(k) == key), None) for row in metrics]
+                for key in keys}, None
+    inner = ""
+    if isinstance(metrics, dict) and metrics:
+        inner = " of " + type(next(iter(metrics.values()))).__name__
+    elif isinstance(metrics, (list, tuple)) and metrics:
+        inner = " of " + type(metrics[0]).__name__
+    return None, f"MetricsTracker.metrics is {kind.__name__}{inner}"
+
+
+def read_rows(tracker, keys, prefix, outputs, missing):
+    """prefix + rows_<key> (L) float64 for each key the tracker stores, and prefix + rows_step
+    where it keeps a column named step."""
+    import torch
+    columns, why = tracker_columns(tracker)
+    if columns is None:
+        missing.append(f"{prefix}rows ({why})")
+        return
+    for key in list(keys) + ["step"]:
+        if key in columns:
+            outputs[f"{prefix}rows_{key}"] = torch.tensor([entry_value(v) for v in columns[key]], dtype=torch.float64)
+        elif key != "step":
+            missing.append(f"{prefix}rows_{key} (no column {key})")
+
+
+def read_final(tracker, keys, prefix, outputs, missing):
+    """prefix + final (K) float64 = get_final_metrics()[key] (NaN for None or an absent key) and
+    prefix + final_has (K) int64."""
+    import torch
+    get_final = getattr(tracker, "get_final_metrics", None)
+    if not callable(get_final):
+        missing.append(f"{prefix}final (no MetricsTracker.get_final_metrics)")
+        return
+    final = get_final()
+    if not isinstance(final, dict):
+        raise TypeError(f"MetricsTracker.get_final_metrics returned {type(final).__name__}, not a dict")
+    outputs[prefix + "final"] = torch.tensor([entry_value(final[key]) if key in final else math.nan for key in keys],
+                                             dtype=torch.float64)
+    outputs[prefix + "final_has"] = torch.tensor([int(key in final) for key in keys], dtype=torch.int64)
+
+
+def case_tracker(attrs, data, missing, extra):
+    import tempfile
+    import numpy
+    import torch
+    MetricsTracker = need("evaluation", "MetricsTracker")
+    codebook_size = int(attrs["codebook_size"])
+    keys = [key for key in attrs.get("keys", "").split(",") if key]
+    steps, values = data["steps"], data["values"].reshape(len(data["steps"]), len(keys))
+    tracker = MetricsTracker(codebook_size)
+    update = method(tracker, "update", "MetricsTracker")
+    for r in range(len(steps)):
+        logged = {key: float(values[r, j]) for j, key in enumerate(keys) if not math.isnan(float(values[r, j]))}
+        update(int(steps[r]), **logged)
+    outputs = {}
+    for stage, read in (("rows", read_rows), ("final", read_final)):
+        try:
+            read(tracker, keys, "", outputs, missing)
+        except Exception as error:
+            extra[f"error_{stage}"] = one_line(error)
+    save = getattr(tracker, "save", None)
+    if not callable(save):
+        missing += ["saved (no MetricsTracker.save)", "loaded_rows (no MetricsTracker.save)"]
+        return outputs
+    with tempfile.TemporaryDirectory(prefix="seed-api-driver-") as folder:
+        path = os.path.join(folder, "metrics.csv")
+        try:
+            save(path)
+        except Exception as error:
+            extra["error_saved"] = one_line(error)
+            extra["error_loaded"] = "not run: MetricsTracker.save raised"
+            return outputs
+        if not os.path.isfile(path):
+            missing += ["saved (save wrote no file at the path it was given)", "loaded_rows (no file)"]
+            return outputs
+        with open(path, "rb") as f:
+            outputs["saved"] = torch.from_numpy(numpy.frombuffer(f.read(), dtype=numpy.uint8).copy())
+        try:
+            loaded = MetricsTracker(codebook_size)
+            load = method(loaded, "load", "MetricsTracker")
+        except Missing:
+            missing.append("loaded_rows (no MetricsTracker.load)")
+            return outputs
+        try:
+            load(path)
+            read_rows(loaded, keys, "loaded_", outputs, missing)
+            read_final(loaded, keys, "loaded_", outputs, missing)
+        except Exception as error:
+            extra["error_loaded"] = one_line(error)
+    return outputs
+
+
+def checkpoint_keys(path):
+    """The sorted keys of torch.load(path), comma-separated, when it is a dict; else its type's name."""
+    import torch
+    loaded = torch.load(path, map_location="cpu")
+    if isinstance(loaded, dict):
+        return ",".join(sorted(str(key) for key in loaded))
+    return type(loaded).__name__
+
+
+def case_checkpoint(attrs, data, missing, extra):
+    import tempfile
+    beta, first = float(attrs["beta"]), int(attrs["steps_before"])
+    batches = data["batches"]
+    if not 0 <= first <= batches.shape[0]:
+        raise ValueError(f"steps_before {first} outside [0, {batches.shape[0]}]")
+    a = build_model(attrs, data)
+    train_step = method(a.trainer, "train_step", "Trainer")
+    save = method(a.trainer, "save_checkpoint", "Trainer")
+    b = build_model(attrs, data, prefix="other_")  # another state, a fresh optimizer
+    load = method(b.trainer, "load_checkpoint", "Trainer")
+    for s in range(first):
+        train_step(batches[s].clone(), beta=beta)
+    outputs = {}
+
+    def steps(built, prefix, stage):
+        try:
+            losses, parameters = run_steps(built, batches[first:], beta)
+        except Exception as error:
+            extra[f"error_{stage}"] = one_line(error)
+            return
+        if losses is None:
+            missing.append(f"{prefix}losses (train_step did not return the dict of the four losses)")
+        else:
+            outputs[prefix + "losses"] = losses
+        outputs.update({prefix + name: value for name, value in parameters.items()})
+
+    with tempfile.TemporaryDirectory(prefix="seed-api-driver-") as folder:
+        path = os.path.join(folder, "checkpoint.pt")
+        try:
+            save(path)
+            saved = os.path.isfile(path)
+        except Exception as error:
+            extra["error_saved"] = one_line(error)
+            saved = False
+        if saved:
+            try:
+                extra["checkpoint_keys"] = checkpoint_keys(path)
+            except Exception as error:
+                missing.append(f"checkpoint_keys (torch.load raised {type(error).__name__})")
+        elif "error_saved" not in extra:
+            missing.append("checkpoint_keys (save_checkpoint wrote no file at the path it was given)")
+        steps(a, "continued_", "continued")
+        if "error_saved" in extra:
+            extra["error_resumed"] = "not run: Trainer.save_checkpoint raised"
+            return outputs
+        try:
+            load(path)
+        except Exception as error:
+            extra["error_resumed"] = one_line(error)
+            return outputs
+        steps(b, "resumed_", "resumed")
+    return outputs
+
+
+# ---------------------------------------------------------------- the surface
+# Where the seed API has each class and function of the protocol's surface table.
+SURFACE = {
+    "GaussianDataset": "data",
+    "PCAEncoder": "encoders", "LearnedLinearEncoder": "encoders",
+    "PCADecoder": "decoders", "LearnedLinearDecoder": "decoders",
+    "VectorQuantizer": "quantizers", "RotationVectorQuantizer": "quantizers",
+    "ProjectionVectorQuantizer": "quantizers",
+    "VQVAE": "models", "LinearGaussianVQVAE": "models",
+    "vqvae_loss": "training.losses",
+    "Trainer": "training",
+    "MetricsTracker": "evaluation",
+    "uniform_init": "initialization", "random_normal_init": "initialization", "kmeans_init": "initialization",
+    "compute_rd_variance": "initialization", "rd_gaussian_init": "initialization",
+}
+
+
+def case_surface(attrs, data, missing, extra):
+    """present (P) int64: 1 when the part is there (a module's class or function; Class.method: the
+    class has a callable attribute method), else 0; a part no table row names is 0, and noted."""
+    import torch
+    present = []
+    for part in [part for part in attrs.get("parts", "").split(",") if part]:
+        owner, _, member = part.partition(".")
+        if owner not in SURFACE:
+            missing.append(f"{part} (not a part of the surface table)")
+            present.append(0)
+            continue
+        try:
+            module = importlib.import_module("src." + SURFACE[owner])
+        except Exception as error:  # ImportError, or the module raised while importing
+            missing.append(f"{part} (src.{SURFACE[owner]}: {type(error).__name__}: {error})".splitlines()[0][:200])
+            present.append(0)
+            continue
+        found = getattr(module, owner, None)
+        if member:
+            found = getattr(found, member, None) if found is not None else None
+            present.append(int(callable(found)))
+        else:
+            present.append(int(hasattr(module, owner)))
+    return {"present": torch.tensor(present, dtype=torch.int64)}
+
+
+KINDS = {"surface": case_surface, "dataset": case_dataset, "pca": case_pca_or_legacy,
+         "legacy": case_pca_or_legacy, "quantizer": case_quantizer, "loss": case_loss,
+         "model": case_model, "ste": case_ste, "init": case_init, "metrics": case_metrics,
+         "tracker": case_tracker, "train": case_train, "evaluate": case_evaluate,
+         "checkpoint": case_checkpoint, "modules": case_modules}
 
 
 def run_case(case):
@@ -727,9 +1125,12 @@ def run_case(case):
             warnings.simplefilter("ignore")  # the legacy model warns that it is deprecated
             outputs = KINDS[kind](attrs, data, missing, extra)
     except Missing as what:
-        return {"status": "missing", "detail": f"no {what}", "missing": str(what).replace(",", ";")}, {}
+        attrs_out = {"status": "missing", "detail": f"no {what}", "missing": str(what).replace(",", ";")}
+        if what.part:
+            attrs_out["part"] = what.part
+        return attrs_out, {}
     except Exception as error:  # the implementation failed on this case: report, go on
-        return {"status": "error", "detail": f"{type(error).__name__}: {error}".splitlines()[0][:300]}, {}
+        return {"status": "error", "detail": one_line(error)}, {}
     attrs_out = {"status": "ok", **extra}
     if missing:
         attrs_out["missing"] = ",".join(dict.fromkeys(entry.replace(",", ";") for entry in missing))

@@ -4,10 +4,14 @@
 1. The fixed package passes the seed's "Test after fixing" snippet and the closed-form checks
    (rotation trick on a hand example and on random rows, projection estimator, codebook gradient)
    and the seed API's definitions (data pipeline, initialisations, MetricsTracker, Trainer's
-   train_step and evaluate, vqvae_loss's default beta, the quantizer's forward value).
+   train_step and evaluate, vqvae_loss's default beta, the quantizer's forward value), and its
+   state across calls (the tracker's rows, final metrics, CSV file and reload; a checkpoint's
+   round trip; the loader's epochs; the caller's init_codebook; evaluate repeated and followed
+   by a step; VectorQuantizer's optional info keys).
 2. Every variant of variants.py, materialised into a temporary folder and imported fresh in its
-   own subprocess (all are named `src`), shows its bug, and only its bug: every other
-   observation equals the fixed package's.
+   own subprocess (all are named `src`; a few at a time), shows its bug, and only its bug: every
+   other observation equals the fixed package's. An optional class a variant lacks
+   (ProjectionVectorQuantizer, LinearGaussianVQVAE) makes the observations that need it "absent".
 3. Optional (--vqvae PATH): GaussianDataset equals the C++ program's `vqvae data` bit for bit.
 
     /usr/bin/python3 check_doubles.py [--vqvae PATH] [--seed-doc BASELINE_FIXES.md]
@@ -15,6 +19,7 @@
 Prints one line per check; exits 1 if any fails.
 """
 import argparse
+import concurrent.futures
 import contextlib
 import ctypes
 import inspect
@@ -82,6 +87,13 @@ DATASET_CONFIGS = [  # (vqvae data flags, GaussianDataset kwargs)
 ]
 
 
+# An optional part the package lacks: the value of the observations that need it.
+ABSENT = "absent"
+LEGACY_OBSERVATIONS = ("legacy_warns_deprecated", "legacy_encoder_weight_is_d_k",
+                       "legacy_decoder_weight_is_k_d", "legacy_encode_is_x_U_k",
+                       "legacy_decode_is_z_U_k_T", "legacy_init_methods_call_the_inits")
+
+
 def use_one_thread():
     """One intra-op thread for LibTorch and for OpenBLAS's own pool, as `vqvae --threads 1`.
 
@@ -132,11 +144,19 @@ def probe():
     from src.data import GaussianDataset
     from src.decoders import PCADecoder
     from src.encoders import PCAEncoder
-    from src.models import VQVAE, LinearGaussianVQVAE
-    from src.quantizers import ProjectionVectorQuantizer, RotationVectorQuantizer, VectorQuantizer
+    import src.models
+    import src.quantizers
+    from src.models import VQVAE
+    from src.quantizers import RotationVectorQuantizer, VectorQuantizer
     from src.training import Trainer, vqvae_loss
 
     obs, data = {}, {}
+    # The optional parts (docs/conform_protocol.md, "The surface"): an earlier revision may lack
+    # them; the observations that need one are then "absent".
+    LinearGaussianVQVAE = getattr(src.models, "LinearGaussianVQVAE", None)
+    ProjectionVectorQuantizer = getattr(src.quantizers, "ProjectionVectorQuantizer", None)
+    obs["legacy_model_present"] = LinearGaussianVQVAE is not None or ABSENT
+    obs["projection_quantizer_present"] = ProjectionVectorQuantizer is not None or ABSENT
 
     # The seed's snippet.
     out = io.StringIO()
@@ -186,16 +206,20 @@ def probe():
     obs["vq_z_q_no_grad_when_z_frozen"] = not z_q.requires_grad
 
     # Fix #3: legacy buffers named for their use.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        legacy = LinearGaussianVQVAE(d, k, n, ds.U_k)
-    obs["legacy_warns_deprecated"] = any(issubclass(w.category, DeprecationWarning) for w in caught)
-    obs["legacy_encoder_weight_is_d_k"] = tuple(legacy.encoder_weight.shape) == (d, k)
-    obs["legacy_decoder_weight_is_k_d"] = tuple(legacy.decoder_weight.shape) == (k, d)
-    legacy_out = legacy(x)
-    obs["legacy_encode_is_x_U_k"] = torch.equal(legacy_out["z"], x @ ds.U_k)
-    obs["legacy_decode_is_z_U_k_T"] = torch.equal(legacy.decode(legacy_out["z_q"]),
-                                                  legacy_out["z_q"] @ ds.U_k.T)
+    if LinearGaussianVQVAE is None:
+        for name in LEGACY_OBSERVATIONS[:5]:
+            obs[name] = ABSENT
+    else:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            legacy = LinearGaussianVQVAE(d, k, n, ds.U_k)
+        obs["legacy_warns_deprecated"] = any(issubclass(w.category, DeprecationWarning) for w in caught)
+        obs["legacy_encoder_weight_is_d_k"] = tuple(legacy.encoder_weight.shape) == (d, k)
+        obs["legacy_decoder_weight_is_k_d"] = tuple(legacy.decoder_weight.shape) == (k, d)
+        legacy_out = legacy(x)
+        obs["legacy_encode_is_x_U_k"] = torch.equal(legacy_out["z"], x @ ds.U_k)
+        obs["legacy_decode_is_z_U_k_T"] = torch.equal(legacy.decode(legacy_out["z_q"]),
+                                                      legacy_out["z_q"] @ ds.U_k.T)
 
     # Fix #4: PCA buffers in (d, k) orientation, values unchanged.
     enc, dec = PCAEncoder(ds.U_k), PCADecoder(ds.U_k)
@@ -239,12 +263,16 @@ def probe():
         and math.isclose(float(grad_z.norm()), float(g3.norm()), rel_tol=1e-5))
 
     # Projection estimator, same hand example: u = (-1, 2)/sqrt 5, (g . u) u = (1/5, -2/5).
-    grad_z, value, q, info = rotation_grad(ProjectionVectorQuantizer, torch.tensor([[1.0, 0.0]]),
-                                           hand_codebook, g_hand)
-    obs["projection_hand_example"] = (torch.allclose(grad_z, torch.tensor([[0.2, -0.4]]), atol=1e-6)
-                                      and torch.equal(value, q) and "z_q_hard" in info)
+    if ProjectionVectorQuantizer is None:
+        obs["projection_hand_example"] = ABSENT
+    else:
+        grad_z, value, q, info = rotation_grad(ProjectionVectorQuantizer, torch.tensor([[1.0, 0.0]]),
+                                               hand_codebook, g_hand)
+        obs["projection_hand_example"] = (torch.allclose(grad_z, torch.tensor([[0.2, -0.4]]), atol=1e-6)
+                                          and torch.equal(value, q) and "z_q_hard" in info)
 
     probe_api(obs, data)
+    probe_state(obs, data)
     print(json.dumps({"obs": obs, "data": data}))
 
 
@@ -274,7 +302,8 @@ def probe_api(obs, data):
     from src.evaluation import MetricsTracker
     from src.initialization import (compute_rd_variance, kmeans_init, random_normal_init,
                                     rd_gaussian_init, uniform_init)
-    from src.models import VQVAE, LinearGaussianVQVAE
+    import src.models
+    from src.models import VQVAE
     from src.quantizers import VectorQuantizer
     from src.training import Trainer, vqvae_loss
 
@@ -337,13 +366,14 @@ def probe_api(obs, data):
         and float(torch.cdist(clusters.view(4, 25, 2).mean(1), centres).min(1).values.max()) < 1e-4)
     legacy_ds = GaussianDataset(d=8, k=k, n_samples=300, seed=5)
     init_data = legacy_ds.get_initialization_batch(300)
+    LinearGaussianVQVAE = getattr(src.models, "LinearGaussianVQVAE", None)  # optional
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
 
         def legacy_codebook(**kwargs):
             model = seeded(0, LinearGaussianVQVAE, 8, k, n, legacy_ds.U_k, **kwargs)
             return model.quantizer.codebook.detach()
-        obs["legacy_init_methods_call_the_inits"] = (
+        obs["legacy_init_methods_call_the_inits"] = ABSENT if LinearGaussianVQVAE is None else (
             torch.equal(legacy_codebook(), seeded(0, uniform_init, n, k))
             and torch.equal(legacy_codebook(init_method='rd_gaussian', init_data=init_data),
                             seeded(0, rd_gaussian_init, n, k, init_data))
@@ -481,6 +511,166 @@ def probe_api(obs, data):
     obs["evaluate_metrics_over_the_whole_set"] = (
         set(metrics) == set(whole) | {"recon_loss"}
         and all(close(metrics[key], value, rel=1e-6) for key, value in whole.items()))
+    data["evaluate_keys_not_over_the_whole_set"] = sorted(
+        [key for key, value in whole.items() if not close(metrics.get(key), value, rel=1e-6)]
+        + ([] if close(metrics.get("recon_loss"), recon, rel=1e-6) else ["recon_loss"]))
+
+
+def plain_rows(metrics):
+    """A tracker's dict of lists with None and NaN as None and numbers as floats."""
+    return {key: [None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+                  for value in column]
+            for key, column in metrics.items()}
+
+
+def probe_state(obs, data):
+    """State across calls (protocol 3): the logging path (MetricsTracker.update, get_final_metrics,
+    save, load), checkpoints, the loader across epochs, the caller's init_codebook, evaluation
+    repeated and followed by training, and VectorQuantizer's optional info keys. The training
+    steps here are written out (forward, a fixed loss, the optimizer) rather than train_step, so
+    that a train_step defect shows only in its own observations."""
+    import csv
+    import tempfile
+
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from src.data import GaussianDataset
+    from src.decoders import LearnedLinearDecoder
+    from src.encoders import LearnedLinearEncoder
+    from src.evaluation import MetricsTracker
+    from src.models import VQVAE
+    from src.quantizers import VectorQuantizer
+    from src.training import Trainer
+
+    # The logging path: a key logged only sometimes (eval_D), a key first logged at the 3rd row (late).
+    log = [(0, {"loss": 1.0, "eval_D": 0.5}), (10, {"loss": 0.8}), (20, {"loss": 0.6, "late": 3.0}),
+           (30, {"loss": 0.4, "eval_D": 0.25}), (40, {"loss": 0.2})]
+    rows = {"step": [0.0, 10.0, 20.0, 30.0, 40.0], "loss": [1.0, 0.8, 0.6, 0.4, 0.2],
+            "eval_D": [0.5, None, None, 0.25, None], "late": [None, None, 3.0, None, None]}
+    tracker = MetricsTracker(4)
+    for step, metrics in log:
+        tracker.update(step, **metrics)
+    obs["tracker_rows_empty_where_a_key_is_not_logged"] = plain_rows(tracker.metrics) == rows
+    final = tracker.get_final_metrics()
+    data["tracker_final"] = {key: final.get(key) for key in ("loss", "eval_D", "late")}
+    obs["tracker_final_metrics_are_each_keys_last_logged_value"] = data["tracker_final"] == {
+        "loss": 0.2, "eval_D": 0.25, "late": 3.0}
+    with tempfile.TemporaryDirectory(prefix="vqvae-doubles-") as folder:
+        path = os.path.join(folder, "metrics.csv")
+        try:
+            tracker.save(path)
+            with open(path, newline="") as f:
+                lines = list(csv.reader(f))
+            written = {key: [None if line[j] == "" else float(line[j]) for line in lines[1:]]
+                       for j, key in enumerate(lines[0])}
+            obs["tracker_save_writes_a_csv_line_per_row_empty_where_not_logged"] = written == rows
+        except Exception as e:  # noqa: BLE001 - the failure is the observation
+            obs["tracker_save_writes_a_csv_line_per_row_empty_where_not_logged"] = False
+            data["tracker_save_error"] = f"{type(e).__name__}: {e}"
+        loaded = MetricsTracker(4)
+        try:
+            loaded.load(path)
+            obs["tracker_load_gives_the_saved_rows_and_final_metrics"] = (
+                plain_rows(loaded.metrics) == plain_rows(tracker.metrics)
+                and loaded.get_final_metrics() == tracker.get_final_metrics())
+        except Exception as e:  # noqa: BLE001
+            obs["tracker_load_gives_the_saved_rows_and_final_metrics"] = False
+            data["tracker_load_error"] = f"{type(e).__name__}: {e}"
+
+    # Models and steps written out: forward, recon + codebook + 0.25 commitment, optimizer step.
+    ds = GaussianDataset(d=8, k=3, n_samples=64, seed=11)
+    d, k, n = 8, 3, 6
+
+    def learned_model(seed):
+        torch.manual_seed(seed)
+        encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
+        return VQVAE(encoder, VectorQuantizer(k, n, init_codebook=torch.randn(n, k) * 0.5), decoder)
+
+    def trainer_of(model):
+        return Trainer(model, torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05))
+
+    def step(trainer, x):
+        out = trainer.model(x)
+        hard = trainer.model.quantizer.codebook[out["indices"]]
+        loss = (F.mse_loss(out["x_recon"], x) + F.mse_loss(out["z"].detach(), hard)
+                + 0.25 * F.mse_loss(out["z"], hard.detach()))
+        trainer.optimizer.zero_grad()
+        loss.backward()
+        trainer.optimizer.step()
+        return [loss.item()] + [p.detach().clone() for p in trainer.model.parameters()]
+
+    def same(a, b):
+        return len(a) == len(b) and a[0] == b[0] and all(torch.equal(x, y) for x, y in zip(a[1:], b[1:]))
+
+    # A checkpoint round trip: steps after load_checkpoint into a fresh trainer equal the steps
+    # taken without it.
+    batches = [ds.X[8 * i:8 * i + 8] for i in range(4)]
+    a, b = trainer_of(learned_model(3)), trainer_of(learned_model(4))
+    for x in batches[:2]:
+        step(a, x)
+    with tempfile.TemporaryDirectory(prefix="vqvae-doubles-") as folder:
+        path = os.path.join(folder, "checkpoint.pt")
+        a.save_checkpoint(path)
+        saved = torch.load(path)
+        obs["checkpoint_holds_model_and_optimizer_state_dicts"] = (
+            isinstance(saved, dict) and sorted(saved) == ["model_state_dict", "optimizer_state_dict"])
+        continued = [step(a, x) for x in batches[2:]]
+        b.load_checkpoint(path)
+        resumed = [step(b, x) for x in batches[2:]]
+    data["checkpoint_losses"] = {"continued": [c[0] for c in continued], "resumed": [r[0] for r in resumed]}
+    obs["checkpoint_resumed_steps_equal_the_continued_steps"] = all(
+        same(c, r) for c, r in zip(continued, resumed))
+
+    # Evaluation twice with the same loader and tracker; a step after it equals one without it.
+    loader = DataLoader(TensorDataset(ds.X[:10], ds.Y[:10]), batch_size=4)
+    evaluated, twin = trainer_of(learned_model(5)), trainer_of(learned_model(5))
+    step(evaluated, batches[0])
+    step(twin, batches[0])
+    tracker = MetricsTracker(n)
+    first = evaluated.evaluate(loader, tracker)
+    second = evaluated.evaluate(loader, tracker)
+    data["evaluate_twice"] = {"first": first, "second": second}
+    obs["evaluate_twice_with_the_same_tracker_gives_the_same_values"] = first == second
+    obs["step_after_evaluate_equals_the_step_without_it"] = same(step(evaluated, batches[1]),
+                                                                 step(twin, batches[1]))
+
+    # The caller's init_codebook: the quantizer owns a copy, an optimizer step leaves it as it was.
+    torch.manual_seed(6)
+    codebook = torch.randn(n, k)
+    kept = codebook.clone()
+    quantizer = VectorQuantizer(k, n, init_codebook=codebook)
+    optimizer = torch.optim.SGD(quantizer.parameters(), lr=0.1)
+    quantizer.codebook.pow(2).sum().backward()
+    optimizer.step()
+    data["init_codebook_test_moved_the_codebook"] = not torch.equal(quantizer.codebook.detach(), kept)
+    obs["training_leaves_the_callers_init_codebook_untouched"] = torch.equal(codebook, kept)
+
+    # The loader across epochs: a new order each epoch from torch's global generator; the same
+    # seed gives the same first epoch.
+    big = GaussianDataset(d=4, k=2, n_samples=200, seed=5)
+
+    def epoch(loader):
+        return torch.cat([x for x, _ in loader])
+    torch.manual_seed(7)
+    loader = big.get_dataloader(batch_size=64, shuffle=True)
+    first_epoch, second_epoch = epoch(loader), epoch(loader)
+    torch.manual_seed(7)
+    again = epoch(big.get_dataloader(batch_size=64, shuffle=True))
+    obs["loader_second_epoch_draws_a_new_order"] = not torch.equal(first_epoch, second_epoch)
+    obs["loader_same_seed_repeats_the_first_epoch"] = torch.equal(first_epoch, again)
+
+    # VectorQuantizer's optional info keys (required of the rotation class only): which it
+    # returns, each checked against its definition.
+    torch.manual_seed(8)
+    z, codebook = torch.randn(9, 3), torch.randn(5, 3)
+    _, indices, info = VectorQuantizer(3, 5, init_codebook=codebook)(z)
+    q = codebook[indices]
+    definitions = {"distances": (z - q).norm(dim=1), "commitment_loss": (z - q).norm(dim=1).pow(2).mean()}
+    returned = [key if torch.allclose(torch.as_tensor(info[key]).detach(), value, rtol=1e-5, atol=1e-6)
+                else f"{key} (wrong)" for key, value in definitions.items() if key in info]
+    obs["vq_info_optional_keys"] = ",".join(returned) or "none"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -522,7 +712,26 @@ FLIPS = {
                                "default_loader_shuffles_200_rows_in_64_64_64_8"},
     "loss_default_beta": {"vqvae_loss_default_beta_is_0.25"},
     "vq_forward_value_reflected": {"vq_forward_value_is_z_q_hard"},
+    "no_projection_quantizer": {"projection_quantizer_present", "projection_hand_example"},
+    "no_legacy_model": {"legacy_model_present", *LEGACY_OBSERVATIONS},
+    "vq_info_distances_only": {"vq_info_optional_keys"},
+    "loader_repeats_order": {"loader_second_epoch_draws_a_new_order"},
+    "quantizer_shares_init_codebook": {"training_leaves_the_callers_init_codebook_untouched"},
+    "tracker_cannot_save_late_key": {"tracker_rows_empty_where_a_key_is_not_logged",
+                                     "tracker_save_writes_a_csv_line_per_row_empty_where_not_logged",
+                                     "tracker_load_gives_the_saved_rows_and_final_metrics"},
+    "tracker_final_value_none": {"tracker_final_metrics_are_each_keys_last_logged_value"},
+    "checkpoint_without_optimizer": {"checkpoint_holds_model_and_optimizer_state_dicts",
+                                     "checkpoint_resumed_steps_equal_the_continued_steps"},
+    "evaluate_leaves_codebook_frozen": {"step_after_evaluate_equals_the_step_without_it"},
+    "tracker_accumulates_usage": {"evaluate_twice_with_the_same_tracker_gives_the_same_values"},
+    "evaluate_two_defects": {"evaluate_recon_loss_over_10_rows_in_batches_of_4_is_the_whole_set_mean",
+                             "evaluate_metrics_over_the_whole_set"},
 }
+
+# Variants whose defect is in evaluate's values: exactly these keys differ from the whole set's.
+EVALUATE_KEYS_OFF = {"evaluate_mean_of_batch_means": ["recon_loss"],
+                     "evaluate_two_defects": ["quantization_error", "recon_loss"]}
 
 
 class Report:
@@ -536,6 +745,8 @@ class Report:
 
 def run_probe(package_root):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=package_root)
+    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # probes run side by side
+        env.setdefault(threads, "1")
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--probe"], env=env,
                           cwd=package_root, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -554,6 +765,11 @@ def check_fixed(report, fixed):
     report.check(err is not None and err < 1e-6,
                  "fixed: codebook gradient = 2(c_j - z)/(B k) summed over assigned z",
                  f"max error {err}")
+    report.check(data["init_codebook_test_moved_the_codebook"],
+                 "fixed: the init_codebook observation's optimizer step moved the codebook (not vacuous)")
+    report.check(obs["vq_info_optional_keys"] == "none",
+                 "fixed: VectorQuantizer's info has neither optional key (distances, commitment_loss)",
+                 obs["vq_info_optional_keys"])
 
 
 def check_variant(report, name, variant, fixed):
@@ -567,6 +783,15 @@ def check_variant(report, name, variant, fixed):
     others = [o for o in fobs if o not in flips and obs[o] != fobs[o]]
     report.check(not others, f"{name}: every other observation as fixed",
                  ", ".join(others) if others else f"{len(fobs) - len(flips)} observations")
+    if name in EVALUATE_KEYS_OFF:
+        off = data["evaluate_keys_not_over_the_whole_set"]
+        report.check(off == EVALUATE_KEYS_OFF[name],
+                     f"{name}: evaluate's keys off the whole set are {', '.join(EVALUATE_KEYS_OFF[name])}",
+                     ", ".join(off))
+    if name == "vq_info_distances_only":
+        report.check(obs["vq_info_optional_keys"] == "distances",
+                     f"{name}: VectorQuantizer's info has distances (right values), no commitment_loss",
+                     obs["vq_info_optional_keys"])
     if name == "bug4_pca_double_transpose":
         report.check(data["pca_encode"] == fixed["data"]["pca_encode"],
                      f"{name}: PCAEncoder output bit-identical to fixed")
@@ -643,7 +868,7 @@ def main():
         [sys.executable, os.path.join(HERE, "variants.py"), "--list"],
         check=True, capture_output=True, text=True).stdout.splitlines()]
     with tempfile.TemporaryDirectory(prefix="vqvae-doubles-") as tmp:
-        results = {}
+        made_ok = []
         for name in names:
             dest = os.path.join(tmp, name)
             made = subprocess.run([sys.executable, os.path.join(HERE, "variants.py"), name, dest],
@@ -651,7 +876,11 @@ def main():
             report.check(made.returncode == 0, f"{name}: materialised by variants.py",
                          made.stderr.strip())
             if made.returncode == 0:
-                results[name] = run_probe(dest)
+                made_ok.append(name)
+        # One subprocess per package, a few at a time (each runs on one thread).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            probes = {name: pool.submit(run_probe, os.path.join(tmp, name)) for name in made_ok}
+            results = {name: probe.result() for name, probe in probes.items()}
         check_fixed(report, results["fixed"])
         for name in names:
             if name != "fixed" and name in results:

@@ -4,9 +4,12 @@
 The bug* variants each revert exactly one fix of seed/BASELINE_FIXES.md back to the document's
 "Current code"; the others each plant one realistic bug that is not a documented one, one per
 area the conformance referee judges (initialisation, metrics, trainer, evaluation, data pipeline,
-loss defaults, the quantizer's forward value, and defective rotation-trick estimators). A variant
-is materialised by copying fixed/ and applying its replacements; every fixed_text must occur
-exactly once in its file, so the table cannot silently stop applying.
+loss defaults, the quantizer's forward value, and defective rotation-trick estimators; state
+across calls: the loader's epochs, the caller's init_codebook, the tracker's logging path,
+checkpoints, evaluation repeated or followed by training), and evaluate_two_defects plants two at
+once; no_projection_quantizer and no_legacy_model are earlier revisions without an optional
+class. A variant is materialised by copying fixed/ and applying its replacements; every
+fixed_text must occur exactly once in its file, so the table cannot silently stop applying.
 
     /usr/bin/python3 variants.py NAME DEST    # DEST/src is the variant's package
     /usr/bin/python3 variants.py --list
@@ -47,6 +50,27 @@ DESCRIPTIONS = {
     "loss_default_beta": "not a documented bug: vqvae_loss's default beta is 0.5",
     "vq_forward_value_reflected": "not a documented bug: VectorQuantizer's z_q = "
                                   "z - (z_q_hard - z).detach() (gradients right, value 2z - q)",
+    "no_projection_quantizer": "an earlier revision: no ProjectionVectorQuantizer in src.quantizers "
+                               "(an optional part)",
+    "no_legacy_model": "an earlier revision: no LinearGaussianVQVAE in src.models (an optional part)",
+    "vq_info_distances_only": "not a documented bug: VectorQuantizer's info also has 'distances' "
+                              "(right values) but no 'commitment_loss'",
+    "loader_repeats_order": "not a documented bug: a shuffled get_dataloader draws one permutation "
+                            "when called, so every epoch repeats the same order",
+    "quantizer_shares_init_codebook": "not a documented bug: the codebook parameter shares the "
+                                      "caller's init_codebook storage; training writes into it",
+    "tracker_cannot_save_late_key": "not a documented bug: update does not pad a key first seen at a "
+                                    "later step, so the columns differ in length and save raises",
+    "tracker_final_value_none": "not a documented bug: get_final_metrics returns each column's last "
+                                "entry (None for a key not logged at the last update)",
+    "checkpoint_without_optimizer": "not a documented bug: save_checkpoint saves only the model's "
+                                    "state, load_checkpoint restores only the model",
+    "evaluate_leaves_codebook_frozen": "not a documented bug: evaluate freezes the quantizer and "
+                                       "never unfreezes it (training after it no longer moves the codebook)",
+    "tracker_accumulates_usage": "not a documented bug: compute_utilization_metrics adds each call's "
+                                 "code counts to the tracker's and divides by this call's count",
+    "evaluate_two_defects": "not a documented bug, two at once: evaluate's recon_loss is the mean of "
+                            "the per-batch means and its quantization_error the last batch's",
 }
 
 VQ = "src/quantizers/vq.py"
@@ -60,6 +84,9 @@ CODEBOOK_INIT = "src/initialization/codebook_init.py"
 RD_INIT = "src/initialization/rd_init.py"
 METRICS = "src/evaluation/metrics.py"
 DATASET = "src/data/gaussian_dataset.py"
+QUANTIZERS = "src/quantizers/__init__.py"
+MODELS = "src/models/__init__.py"
+BASE_QUANTIZER = "src/quantizers/base.py"
 
 VARIANTS = {
     "fixed": [],
@@ -194,6 +221,88 @@ VARIANTS = {
         (VQ,
          "        z_q = z + (z_q_hard - z).detach()  # ✅ Consistent\n",
          "        z_q = z - (z_q_hard - z).detach()  # gradient g, value 2z - z_q_hard\n"),
+    ],
+    "no_projection_quantizer": [
+        (QUANTIZERS,
+         "from .projection_vq import ProjectionVectorQuantizer\n",
+         ""),
+        (QUANTIZERS,
+         '__all__ = ["BaseQuantizer", "VectorQuantizer", "RotationVectorQuantizer",\n'
+         '           "ProjectionVectorQuantizer"]\n',
+         '__all__ = ["BaseQuantizer", "VectorQuantizer", "RotationVectorQuantizer"]\n'),
+    ],
+    "no_legacy_model": [
+        (MODELS,
+         "from .legacy import LinearGaussianVQVAE\n",
+         ""),
+        (MODELS,
+         '__all__ = ["VQVAE", "LinearGaussianVQVAE"]\n',
+         '__all__ = ["VQVAE"]\n'),
+    ],
+    "vq_info_distances_only": [
+        (VQ,
+         "        return z_q, indices, {'z_q_hard': z_q_hard}  # Return both\n",
+         "        distances = (z - z_q_hard).norm(dim=1)\n"
+         "        return z_q, indices, {'z_q_hard': z_q_hard, 'distances': distances}\n"),
+    ],
+    "loader_repeats_order": [
+        (DATASET,
+         "        return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, shuffle=shuffle)\n",
+         "        if shuffle:  # one order, drawn now, for every epoch\n"
+         "            order = torch.randperm(self.n_samples).tolist()\n"
+         "            return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, sampler=order)\n"
+         "        return DataLoader(TensorDataset(self.X, self.Y), batch_size=batch_size, shuffle=False)\n"),
+    ],
+    "quantizer_shares_init_codebook": [
+        (BASE_QUANTIZER,
+         "        self.codebook = nn.Parameter(init_codebook.detach().clone().float())\n",
+         "        self.codebook = nn.Parameter(init_codebook.detach().float())  # the caller's storage\n"),
+    ],
+    "tracker_cannot_save_late_key": [
+        (METRICS,
+         "                self.metrics[key] = [None] * earlier  # first seen now: empty in the earlier rows\n",
+         "                self.metrics[key] = []  # starts at this step: shorter than the others\n"),
+    ],
+    "tracker_final_value_none": [
+        (METRICS,
+         "        final = {}\n"
+         "        for key, column in self.metrics.items():\n"
+         "            logged = [value for value in column if value is not None]\n"
+         "            final[key] = logged[-1] if logged else None\n"
+         "        return final\n",
+         "        return {key: column[-1] for key, column in self.metrics.items()}\n"),
+    ],
+    "checkpoint_without_optimizer": [
+        (TRAINER,
+         "            'optimizer_state_dict': self.optimizer.state_dict(),\n",
+         ""),
+        (TRAINER,
+         "        self.optimizer.load_state_dict(checkpoint['optimizer_state_dict'])\n",
+         ""),
+    ],
+    "evaluate_leaves_codebook_frozen": [
+        (TRAINER,
+         "        self.model.eval()\n",
+         "        self.model.quantizer.freeze()  # never unfrozen\n"
+         "        self.model.eval()\n"),
+    ],
+    "tracker_accumulates_usage": [
+        (METRICS,
+         "        counts = torch.bincount(indices, minlength=self.codebook_size).double()\n",
+         "        counts = torch.bincount(indices, minlength=self.codebook_size).double()\n"
+         "        if getattr(self, 'usage_counts', None) is not None:\n"
+         "            counts = counts + self.usage_counts  # every earlier call's counts too\n"
+         "        self.usage_counts = counts\n"),
+    ],
+    "evaluate_two_defects": [
+        (TRAINER,
+         "        recon_loss = F.mse_loss(torch.cat(x_recons).double(), torch.cat(xs).double()).item()\n",
+         "        recon_loss = sum(F.mse_loss(r, x).item() for r, x in zip(x_recons, xs)) / len(xs)\n"),
+        (TRAINER,
+         "        metrics.update(metrics_tracker.compute_distortion_metrics(torch.cat(zs), torch.cat(z_qs)))\n",
+         "        metrics.update(metrics_tracker.compute_distortion_metrics(torch.cat(zs), torch.cat(z_qs)))\n"
+         "        metrics['quantization_error'] = metrics_tracker.compute_distortion_metrics(\n"
+         "            zs[-1], z_qs[-1])['quantization_error']  # the last batch's only\n"),
     ],
 }
 

@@ -31,6 +31,10 @@ def serve(path):
         import sklearn.cluster  # noqa: F401  (the fixed double's kmeans_init imports it)
     except ImportError:
         pass
+    try:
+        import pandas  # noqa: F401  (the fixed double's MetricsTracker.save and load import it)
+    except ImportError:
+        pass
     torch.set_num_threads(1)
     sys.path.insert(0, DRIVER_FOLDER)
     import seed_api_driver

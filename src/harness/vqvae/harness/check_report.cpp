@@ -36,38 +36,118 @@ const char* to_string(Check::Status status) {
     case Check::Status::passed: return "passed";
     case Check::Status::failed: return "failed";
     case Check::Status::skipped: return "skipped";
+    case Check::Status::not_applicable: return "not_applicable";
   }
   return "?";
+}
+
+const char* to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::passed: return "passed";
+    case Outcome::failed: return "failed";
+    case Outcome::expected_failure: return "expected_failure";
+    case Outcome::fixed: return "fixed";
+    case Outcome::skipped: return "skipped";
+    case Outcome::not_applicable: return "not_applicable";
+  }
+  return "?";
+}
+
+Outcome outcome(const Check& check) {
+  const bool expected = !check.expected_failure.empty();
+  switch (check.status) {
+    case Check::Status::failed: return expected ? Outcome::expected_failure : Outcome::failed;
+    case Check::Status::passed: return expected ? Outcome::fixed : Outcome::passed;
+    case Check::Status::skipped: return Outcome::skipped;
+    case Check::Status::not_applicable: return Outcome::not_applicable;
+  }
+  return Outcome::failed;
+}
+
+bool fails_run(const Check& check, bool strict) {
+  const Outcome o = outcome(check);
+  return o == Outcome::failed || (strict && o == Outcome::fixed);
 }
 
 int count(const std::vector<Check>& checks, Check::Status status) {
   return static_cast<int>(std::count_if(checks.begin(), checks.end(), [&](const Check& c) { return c.status == status; }));
 }
 
+int count(const std::vector<Check>& checks, Outcome wanted) {
+  return static_cast<int>(std::count_if(checks.begin(), checks.end(), [&](const Check& c) { return outcome(c) == wanted; }));
+}
+
+namespace {
+
+// ", 2 expected failures, 1 fixed, 3 not applicable": the categories beyond passed/failed/skipped,
+// where there are any.
+std::string extra_counts(const std::vector<Check>& checks) {
+  std::string out;
+  if (const int n = count(checks, Outcome::expected_failure)) out += ", " + std::to_string(n) + " expected failure" + (n == 1 ? "" : "s");
+  if (const int n = count(checks, Outcome::fixed)) out += ", " + std::to_string(n) + " fixed";
+  if (const int n = count(checks, Outcome::not_applicable)) out += ", " + std::to_string(n) + " not applicable";
+  return out;
+}
+
+std::string counts(const std::vector<Check>& checks) {
+  return std::to_string(count(checks, Outcome::passed)) + " passed, " + std::to_string(count(checks, Outcome::failed)) +
+         " failed, " + std::to_string(count(checks, Outcome::skipped)) + " skipped" + extra_counts(checks);
+}
+
+}  // namespace
+
 std::string format_check_rows(const std::vector<Check>& checks, const CheckTableStyle& style) {
   const char* green = style.colour ? "\033[32m" : "";
   const char* red = style.colour ? "\033[31m" : "";
+  const char* yellow = style.colour ? "\033[33m" : "";
   const char* dim = style.colour ? "\033[2m" : "";
   const char* bold = style.colour ? "\033[1m" : "";
   const char* reset = style.colour ? "\033[0m" : "";
+  const auto label = [](const Check& c) -> const std::string& { return c.id.empty() ? c.name : c.id; };
+  const auto shown = [&](const Check& c) {
+    if (!style.only_problems) return true;
+    const Outcome o = outcome(c);
+    return o == Outcome::failed || o == Outcome::expected_failure || o == Outcome::skipped ||
+           (o == Outcome::fixed && style.strict);
+  };
   // Names hold multi-byte symbols ("…", "−"): align on characters, not bytes.
-  size_t width = 0;
-  for (const Check& c : checks) width = std::max(width, utf8_length(c.name));
+  const auto mark_of = [](Outcome o) {
+    return o == Outcome::passed             ? "\u2713"
+           : o == Outcome::failed           ? "\u2717"
+           : o == Outcome::expected_failure ? "x"
+           : o == Outcome::fixed            ? "X"
+           : o == Outcome::skipped          ? "-"
+                                            : "n/a";
+  };
+  size_t width = 0, mark_width = 1;
+  for (const Check& c : checks)
+    if (shown(c)) {
+      width = std::max(width, utf8_length(label(c)));
+      mark_width = std::max(mark_width, utf8_length(mark_of(outcome(c))));
+    }
   const auto row = [&](std::ostringstream& out, const Check& c) {
-    const char* mark = c.status == Check::Status::passed ? "\u2713" : c.status == Check::Status::failed ? "\u2717" : "-";
-    const char* tint = c.status == Check::Status::passed ? green : c.status == Check::Status::failed ? red : dim;
-    out << tint << mark << reset << " ";
+    const Outcome o = outcome(c);
+    const char* mark = mark_of(o);
+    const char* tint = o == Outcome::passed ? green
+                       : o == Outcome::failed ? red
+                       : (o == Outcome::expected_failure || o == Outcome::fixed) ? yellow
+                                                                                  : dim;
+    out << tint << mark << reset << std::string(mark_width + 1 - utf8_length(mark), ' ');
     if (style.fix_column) out << (c.fix ? "fix #" + std::to_string(*c.fix) : std::string(6, ' ')) << "  ";
-    out << c.name << std::string(width - utf8_length(c.name) + 2, ' ');
+    out << label(c) << std::string(width - std::min(width, utf8_length(label(c))) + 2, ' ');
     if (style.seconds_column) {
       const std::string time = (c.seconds >= 0 ? format_fixed(c.seconds, 2) : std::string("-")) + " s";
       out << std::string(7 - std::min<size_t>(7, time.size()), ' ') << time << "  ";
     }
-    out << c.detail << "\n";
+    out << c.detail;
+    if (o == Outcome::expected_failure) out << " (expected: " << c.expected_failure << ")";
+    if (o == Outcome::fixed) out << " (expected to fail: " << c.expected_failure << "; it passes now: remove it from --expect)";
+    out << "\n";
   };
   std::ostringstream out;
   if (!style.by_area) {
-    for (const Check& c : checks) row(out, c);
+    for (const Check& c : checks)
+      if (shown(c)) row(out, c);
     return out.str();
   }
   std::vector<std::string> areas;
@@ -77,20 +157,18 @@ std::string format_check_rows(const std::vector<Check>& checks, const CheckTable
     std::vector<Check> in_area;
     for (const Check& c : checks)
       if (c.area == area) in_area.push_back(c);
-    out << bold << (area.empty() ? "(no area)" : area) << reset << "  " << count(in_area, Check::Status::passed)
-        << " passed, " << count(in_area, Check::Status::failed) << " failed, " << count(in_area, Check::Status::skipped)
-        << " skipped\n";
-    for (const Check& c : in_area) row(out, c);
+    out << bold << (area.empty() ? "(no area)" : area) << reset << "  " << counts(in_area) << "\n";
+    for (const Check& c : in_area)
+      if (shown(c)) row(out, c);
   }
   return out.str();
 }
 
-std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour) {
-  const bool ok = count(checks, Check::Status::failed) == 0;
+std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour, bool strict) {
+  const bool ok = std::none_of(checks.begin(), checks.end(), [&](const Check& c) { return fails_run(c, strict); });
   std::ostringstream out;
   out << (colour ? (ok ? "\033[32m" : "\033[31m") : "") << label << ": " << (ok ? "OK" : "FAILED")
-      << (colour ? "\033[0m" : "") << " — " << count(checks, Check::Status::passed) << " passed, "
-      << count(checks, Check::Status::failed) << " failed, " << count(checks, Check::Status::skipped) << " skipped";
+      << (colour ? "\033[0m" : "") << " — " << counts(checks);
   return out.str();
 }
 
@@ -98,10 +176,13 @@ std::string format_checks_json(const std::vector<Check>& checks) {
   nlohmann::ordered_json array = nlohmann::ordered_json::array();
   for (const Check& c : checks) {
     nlohmann::ordered_json j;
+    if (!c.id.empty()) j["id"] = c.id;
     j["name"] = c.name;
     if (!c.area.empty()) j["area"] = c.area;
     j["fix"] = c.fix ? nlohmann::ordered_json(*c.fix) : nlohmann::ordered_json(nullptr);
     j["status"] = to_string(c.status);
+    j["outcome"] = to_string(outcome(c));
+    if (!c.expected_failure.empty()) j["expected_failure"] = c.expected_failure;
     j["detail"] = c.detail;
     if (c.seconds >= 0) j["seconds"] = c.seconds;
     nlohmann::ordered_json numbers = nlohmann::ordered_json::object();
@@ -112,31 +193,54 @@ std::string format_checks_json(const std::vector<Check>& checks) {
   return array.dump(2);
 }
 
-std::string format_checks_junit(const std::string& suite, const std::vector<Check>& checks, double seconds) {
+std::string format_checks_junit(const std::string& suite, const std::vector<Check>& checks, double seconds, bool strict) {
+  // JUnit has passed, failure and skipped: an expected failure and a not-applicable check are
+  // skipped (with a type saying which), a fixed one passes or, strict, fails.
+  int failures = 0, skips = 0;
+  for (const Check& c : checks) {
+    const Outcome o = outcome(c);
+    failures += fails_run(c, strict);
+    skips += o == Outcome::skipped || o == Outcome::expected_failure || o == Outcome::not_applicable;
+  }
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites tests=\"" << checks.size() << "\" failures=\"" << count(checks, Check::Status::failed)
-      << "\" skipped=\"" << count(checks, Check::Status::skipped) << "\" time=\"" << format_fixed(seconds, 3) << "\">\n"
-      << "  <testsuite name=\"" << xml_escaped(suite) << "\" tests=\"" << checks.size() << "\" failures=\""
-      << count(checks, Check::Status::failed) << "\" errors=\"0\" skipped=\"" << count(checks, Check::Status::skipped)
-      << "\" time=\"" << format_fixed(seconds, 3) << "\">\n";
+      << "<testsuites tests=\"" << checks.size() << "\" failures=\"" << failures << "\" skipped=\"" << skips
+      << "\" time=\"" << format_fixed(seconds, 3) << "\">\n"
+      << "  <testsuite name=\"" << xml_escaped(suite) << "\" tests=\"" << checks.size() << "\" failures=\"" << failures
+      << "\" errors=\"0\" skipped=\"" << skips << "\" time=\"" << format_fixed(seconds, 3) << "\">\n";
   for (const Check& c : checks) {
     const std::string classname = suite + (c.area.empty() ? "" : "." + c.area);
-    const std::string name = (c.fix ? "fix #" + std::to_string(*c.fix) + ": " : std::string()) + c.name;
+    const std::string name = !c.id.empty() ? c.id : (c.fix ? "fix #" + std::to_string(*c.fix) + ": " : std::string()) + c.name;
     out << "    <testcase classname=\"" << xml_escaped(classname) << "\" name=\"" << xml_escaped(name) << "\" time=\""
-        << format_fixed(std::max(c.seconds, 0.0), 3) << "\"";
-    switch (c.status) {
-      case Check::Status::passed:
-        out << ">\n      <system-out>" << xml_escaped(c.detail) << "</system-out>\n    </testcase>\n";
+        << format_fixed(std::max(c.seconds, 0.0), 3) << "\">\n";
+    const std::string detail = xml_escaped(c.detail);
+    switch (outcome(c)) {
+      case Outcome::passed:
+        out << "      <system-out>" << detail << "</system-out>\n";
         break;
-      case Check::Status::failed:
-        out << ">\n      <failure message=\"" << xml_escaped(c.detail) << "\">" << xml_escaped(c.detail)
-            << "</failure>\n    </testcase>\n";
+      case Outcome::fixed:
+        if (strict)
+          out << "      <failure message=\"[XPASS(strict)] " << xml_escaped(c.expected_failure) << "\">" << detail
+              << "</failure>\n";
+        else
+          out << "      <system-out>XPASS (expected to fail: " << xml_escaped(c.expected_failure) << ") " << detail
+              << "</system-out>\n";
         break;
-      case Check::Status::skipped:
-        out << ">\n      <skipped message=\"" << xml_escaped(c.detail) << "\"/>\n    </testcase>\n";
+      case Outcome::failed:
+        out << "      <failure message=\"" << detail << "\">" << detail << "</failure>\n";
+        break;
+      case Outcome::expected_failure:
+        out << "      <skipped type=\"pytest.xfail\" message=\"" << xml_escaped(c.expected_failure) << "\">" << detail
+            << "</skipped>\n";
+        break;
+      case Outcome::skipped:
+        out << "      <skipped message=\"" << detail << "\"/>\n";
+        break;
+      case Outcome::not_applicable:
+        out << "      <skipped type=\"not_applicable\" message=\"" << detail << "\"/>\n";
         break;
     }
+    out << "    </testcase>\n";
   }
   out << "  </testsuite>\n</testsuites>\n";
   return out.str();

@@ -11,42 +11,68 @@ namespace vqvae {
 
 /// One check: a one-line verdict with what was measured against what was expected.
 struct Check {
-  enum class Status { passed, failed, skipped };
-  std::string name;
+  /// not_applicable: an optional part the check needs is absent (conform); never a failure, never
+  /// a skip. skipped: nothing to judge (a skip is never a pass).
+  enum class Status { passed, failed, skipped, not_applicable };
+  std::string id;          ///< conform: the stable id, area.subject.property; "" for validate
+  std::string name;        ///< what it checks, one line
   Status status = Status::passed;
   std::string detail;      ///< one line: measured vs expected, or why it failed or was skipped
-  std::string area;        ///< conform's area (data, pca, quantizer, loss, init, metrics, trainer); "" for validate
+  std::string area;        ///< conform's area (surface, data, ..., trainer); "" for validate
   std::optional<int> fix;  ///< the documented fix (1-5) it guards, if any
+  /// conform --expect: why this check is expected to fail (a known defect); "" when it is not.
+  std::string expected_failure;
   std::vector<std::pair<std::string, double>> numbers;  ///< the measured numbers, for JSON
   double seconds = -1;     ///< time taken; < 0: not timed
 };
 
-/// "passed", "failed", "skipped" (JSON and JUnit spell them so).
-const char* to_string(Check::Status status);
+/// What a check's status means once the expectations are applied: a failure that was expected,
+/// and an expected failure that passes now ("fixed"), apart.
+enum class Outcome { passed, failed, expected_failure, fixed, skipped, not_applicable };
+Outcome outcome(const Check& check);
+/// Whether the check turns the run red: an unexpected failure, or (strict) an expected failure
+/// that no longer fails.
+bool fails_run(const Check& check, bool strict);
 
-/// How many of `checks` have `status`.
+/// "passed", "failed", "skipped", "not_applicable" (JSON and JUnit spell them so).
+const char* to_string(Check::Status status);
+/// "passed", "failed", "expected_failure", "fixed", "skipped", "not_applicable".
+const char* to_string(Outcome outcome);
+
+/// How many of `checks` have `status` (raw: expected failures count as failed).
 int count(const std::vector<Check>& checks, Check::Status status);
+/// How many have `outcome`.
+int count(const std::vector<Check>& checks, Outcome outcome);
 
 struct CheckTableStyle {
   bool colour = false;         ///< ANSI green/red/dim marks
   bool fix_column = false;     ///< "fix #N" before the name
   bool seconds_column = false; ///< the time after the name
   bool by_area = false;        ///< a heading line per area, checks in area order of first appearance
+  bool only_problems = false;  ///< rows only for checks that did not pass (and were applicable); counts per area stay
+  bool strict = false;         ///< an expected failure that passes is a problem (conform --strict)
 };
 
-/// One aligned line per check: ✓ / ✗ / - , [fix #N], name, [seconds], detail.
+/// One aligned line per check: mark, [fix #N], id (or name), [seconds], detail. Marks: ✓ passed,
+/// ✗ failed, x expected failure (with its reason), X fixed (expected to fail, passes), - skipped,
+/// n/a not applicable.
 std::string format_check_rows(const std::vector<Check>& checks, const CheckTableStyle& style);
 
-/// `label: OK — P passed, F failed, S skipped` (FAILED when one failed), coloured when asked.
-std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour);
+/// `label: OK — P passed, F failed, S skipped` (FAILED when one failed unexpectedly, or, strict,
+/// when an expected failure passes), with `, E expected failures`, `, X fixed` and
+/// `, N not applicable` where there are any; coloured when asked.
+std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour, bool strict = false);
 
-/// The checks as a JSON array: [{name, area, fix, status, detail, seconds, numbers}], area, fix and
-/// seconds only where set.
+/// The checks as a JSON array: [{id, name, area, fix, status, outcome, expected_failure, detail,
+/// seconds, numbers}], id, area, expected_failure and seconds only where set.
 std::string format_checks_json(const std::vector<Check>& checks);
 
 /// JUnit XML (as `ctest --output-junit` and `pytest --junitxml` write it): one <testsuite> named
-/// `suite`, one <testcase> per check with classname `suite.area` (or `suite`), <failure> or
-/// <skipped> carrying the detail.
-std::string format_checks_junit(const std::string& suite, const std::vector<Check>& checks, double seconds);
+/// `suite`, one <testcase> per check with classname `suite.area` (or `suite`) and name its id (or
+/// "fix #N: name"); <failure> or <skipped> carrying the detail. An expected failure is a
+/// <skipped type="pytest.xfail"> with its reason, as pytest writes an xfail; a fixed one passes,
+/// or (strict) is a <failure> "[XPASS(strict)] reason", as pytest writes a strict xpass.
+std::string format_checks_junit(const std::string& suite, const std::vector<Check>& checks, double seconds,
+                                bool strict = false);
 
 }  // namespace vqvae

@@ -1,6 +1,6 @@
-// Area loss: vqvae_loss (fix #1: its codebook term on z_q_hard; its values; β = 0.25 by default)
-// on the `loss` cases, and the model's outputs and codebook gradient (fixes #1 and #5) on the
-// `model` cases.
+// Area loss: vqvae_loss on the `loss` cases — each term's gradient (fix #1: the codebook term on
+// z_q_hard), each returned value, β = 0.25 by default — and the model's outputs and codebook
+// gradient through each quantizer class (fixes #1 and #5) on the `model` and `ste` cases.
 #include <vqvae/harness/conform_referee.h>
 
 #include <vqvae/core/checks.h>
@@ -15,7 +15,7 @@ namespace {
 
 // β of a loss case: 0.25 (the baseline's default) when called with the defaults.
 double beta_of(const GoldenRecord& request) {
-  return text_attribute(request, "call") == "defaults" ? 0.25 : std::get<double>(request.attribute("beta"));
+  return text_attribute(request, "call") == "defaults" ? 0.25 : real_attribute(request, "beta", 0.25);
 }
 
 // The four values of the definition (total, recon, codebook, commitment), float64.
@@ -27,104 +27,116 @@ at::Tensor defined_losses(const GoldenRecord& request) {
   return at::tensor({recon + codebook + beta_of(request) * codebook, recon, codebook, codebook}, at::kDouble);
 }
 
-Check takes_z_q_hard(const Cases& cases) {
-  Tally t;
+// The loss cases called with explicit β (default_beta judges the one called without).
+std::vector<Judged> explicit_loss_cases(const Cases& cases, Tally& t) {
+  std::vector<Judged> out;
   for (const Judged& j : cases.of(ConformCaseKind::loss)) {
-    if (text_attribute(*j.request, "call") == "defaults") continue;  // default_beta's: its β is the question
-    if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    if (is_defaults_call(j)) continue;
+    if (usable(j, t)) out.push_back(j);
+  }
+  return out;
+}
+
+// One term's gradient of total = recon + codebook + β·commitment, on leaves x_recon, z, z_q and
+// z_q_hard: recon reaches x_recon; commitment = mse(z, sg z_q_hard) reaches z (β-weighted); the
+// codebook term mse(sg z, z_q_hard) reaches z_q_hard and nothing reaches z_q (fix #1).
+enum class Term { recon, codebook, commitment };
+
+Check term_gradient(const Cases& cases, Term term) {
+  Tally t;
+  for (const Judged& j : explicit_loss_cases(cases, t)) {
     const at::Tensor x = f64(j.request->dataset("x")), x_recon = f64(j.request->dataset("x_recon"));
     const at::Tensor z = f64(j.request->dataset("z")), hard = f64(j.request->dataset("z_q_hard"));
-    const double beta = beta_of(*j.request);
     const double Bd = static_cast<double>(x.numel()), Bk = static_cast<double>(z.numel());
-    // codebook = mse(sg z, z_q_hard), commitment = mse(z, sg z_q_hard): each term's gradient.
-    const std::vector<std::pair<const char*, at::Tensor>> expected{
-        {"grad_x_recon", 2 * (x_recon - x) / Bd},
-        {"grad_z", beta * 2 * (z - hard) / Bk},
-        {"grad_z_q_hard", 2 * (hard - z) / Bk},
-        {"grad_z_q", at::zeros_like(z)}};
     std::string wrong;
-    for (const auto& [name, value] : expected)
-      if (wrong = differs(*j.response, name, value, std::string("the definition's ∂total/∂") + (name + 5), 1e-7, 1e-4);
-          !wrong.empty()) {
-        if (std::string(name) == "grad_z_q") wrong += ": the codebook or commitment term uses z_q";
-        break;
+    if (term == Term::recon) {
+      wrong = differs(*j.response, "grad_x_recon", 2 * (x_recon - x) / Bd, "∂total/∂x_recon = 2(x_recon − x)/(B·d)", 1e-7, 1e-4);
+    } else if (term == Term::commitment) {
+      wrong = differs(*j.response, "grad_z", beta_of(*j.request) * 2 * (z - hard) / Bk, "∂total/∂z = β·2(z − z_q_hard)/(B·k)", 1e-7, 1e-4);
+    } else {
+      wrong = differs(*j.response, "grad_z_q_hard", 2 * (hard - z) / Bk, "∂total/∂z_q_hard = 2(z_q_hard − z)/(B·k)", 1e-7, 1e-4);
+      if (wrong.empty() && j.expected.count("grad_z_q_hard"))
+        wrong = differs(*j.response, "grad_z_q_hard", j.expected.at("grad_z_q_hard"), "the stored expectation", 1e-7, 1e-4);
+      if (wrong.empty()) {
+        wrong = differs(*j.response, "grad_z_q", at::zeros_like(z), "∂total/∂z_q = 0", 1e-7, 1e-4);
+        if (!wrong.empty()) wrong += ": the codebook or commitment term uses z_q";
       }
-    if (wrong.empty() && j.expected.count("grad_z_q_hard"))
-      wrong = differs(*j.response, "grad_z_q_hard", j.expected.at("grad_z_q_hard"), "the stored expectation", 1e-7, 1e-4);
+    }
     if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
     else t.pass();
   }
-  return t.result("vqvae_loss takes z_q_hard: its codebook term reaches z_q_hard, not z_q", 1,
-                  "the four gradients of the loss's definition");
+  switch (term) {
+    case Term::recon: return t.result("2(x_recon − x)/(B·d)");
+    case Term::commitment: return t.result("β·2(z − z_q_hard)/(B·k), nothing through z_q");
+    case Term::codebook: return t.result("2(z_q_hard − z)/(B·k) to z_q_hard, 0 to z_q");
+  }
+  return t.result("");
 }
 
-Check loss_values(const Cases& cases) {
+
+// One of the four returned values (index into total, recon, codebook, commitment) against the
+// definition, and against the stored expectation where the golden file has one.
+Check loss_value(const Cases& cases, int index) {
   Tally t;
   double worst = 0;
-  for (const Judged& j : cases.of(ConformCaseKind::loss)) {
-    if (text_attribute(*j.request, "call") == "defaults") continue;  // default_beta's
-    if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
-    const at::Tensor expected = defined_losses(*j.request);
+  for (const Judged& j : explicit_loss_cases(cases, t)) {
     const at::Tensor* got = output(*j.response, "losses");
-    double error = 0;
     if (!got || got->numel() != 4) { t.fail(j.request->name + ": losses " + shape_of(got) + ", expected (4): total, recon, codebook, commitment"); continue; }
-    if (!close(got->reshape({4}), expected, 1e-7, 1e-5, error)) {
-      const at::Tensor diff = (f64(got->reshape({4})) - expected).abs();
-      const int64_t worst_index = diff.argmax().item<int64_t>();
-      const char* names[] = {"total", "recon", "codebook", "commitment"};
-      t.fail(j.request->name + ": " + names[worst_index] + " = " + format_significant(f64(*got).reshape({4})[worst_index].item<double>(), 6) +
-             ", the definition gives " + format_significant(expected[worst_index].item<double>(), 6) + " (β = " +
-             format_significant(beta_of(*j.request), 3) + ")");
+    const double value = f64(*got).reshape({4})[index].item<double>();
+    const double want = defined_losses(*j.request)[index].item<double>();
+    if (!(std::abs(value - want) <= 1e-7 + 1e-5 * std::abs(want))) {
+      t.fail(j.request->name + ": " + kLossNames[index] + " = " + format_significant(value, 6) + ", the definition gives " +
+             format_significant(want, 6) + " (β = " + format_significant(beta_of(*j.request), 3) + ")");
       continue;
     }
-    if (j.expected.count("losses"))
-      if (const std::string why = differs(*j.response, "losses", j.expected.at("losses"), "the stored expectation", 1e-6, 1e-5);
-          !why.empty()) {
-        t.fail(j.request->name + ": " + why);
+    if (j.expected.count("losses")) {
+      const double stored = f64(j.expected.at("losses")).reshape({4})[index].item<double>();
+      if (!(std::abs(value - stored) <= 1e-6 + 1e-5 * std::abs(stored))) {
+        t.fail(j.request->name + ": " + kLossNames[index] + " = " + format_significant(value, 6) + ", the stored expectation is " +
+               format_significant(stored, 6));
         continue;
       }
-    worst = std::max(worst, error);
+    }
+    worst = std::max(worst, std::abs(value - want));
     t.pass();
   }
   t.measured = "max error " + format_significant(worst, 3);
-  return t.result("vqvae_loss returns total, recon, codebook and commitment as defined", std::nullopt,
-                  "recon + codebook + β·commitment");
+  return t.result("as defined");
 }
 
 Check default_beta(const Cases& cases) {
   Tally t;
   for (const Judged& j : cases.of(ConformCaseKind::loss)) {
-    if (text_attribute(*j.request, "call") != "defaults") continue;
-    if (const std::string why = unusable(j); !why.empty()) { t.fail(why); continue; }
+    if (!is_defaults_call(j)) continue;
+    if (!usable(j, t)) continue;
     const at::Tensor* got = output(*j.response, "losses");
     if (!got || got->numel() != 4) { t.fail(j.request->name + ": no losses"); continue; }
     const at::Tensor l = f64(*got).reshape({4});
     const double commitment = l[3].item<double>();
     const double beta = (l[0].item<double>() - l[1].item<double>() - l[2].item<double>()) / commitment;
-    const at::Tensor expected = defined_losses(*j.request);  // with β = 0.25
-    double error = 0;
-    if (!(std::abs(beta - 0.25) <= 1e-4)) t.fail(j.request->name + ": called without beta, vqvae_loss used β = " + format_significant(beta, 4) + ", the baseline's default is 0.25");
-    else if (!close(l, expected, 1e-7, 1e-5, error)) t.fail(j.request->name + ": the losses differ from the definition by " + format_significant(error, 3));
+    if (!(std::abs(beta - 0.25) <= 1e-4))
+      t.fail(j.request->name + ": called without beta, vqvae_loss used β = " + format_significant(beta, 4) +
+             " (from total − recon − codebook = β·commitment), the baseline's default is 0.25");
     else t.pass();
   }
-  return t.result("vqvae_loss without beta uses the baseline's β = 0.25", std::nullopt, "β = 0.25 by default");
+  return t.result("β = 0.25 by default");
 }
 
-Check model_outputs(const Cases& cases, const char* cls, int fix) {
+Check model_outputs(const Cases& cases) {
   Tally t;
-  for (const Judged& j : cases.answered(t, ConformCaseKind::model, cls)) {
+  for (const Judged& j : cases.answered(t, ConformCaseKind::model, "VectorQuantizer")) {
     const std::string keys = text_attribute(*j.response, "output_keys");
     if (!output(*j.response, "z_q_hard"))
       t.fail(j.request->name + ": forward returned " + (keys.empty() ? "no output keys" : "{" + keys + "}") + ", no z_q_hard");
     else t.pass();
   }
-  return t.result(std::string("VQVAE(…, ") + cls + ", …) outputs carry z_q_hard", fix, "z_q_hard among the outputs");
+  return t.result("z_q_hard among the outputs");
 }
 
 // The codebook gradient of the whole loss through a model (`model` cases: z = x · U_k) and, for
 // VectorQuantizer, through the quantizer and decoder with z frozen (`ste` cases): only the
 // codebook term reaches the codebook, so it is the closed form.
-Check model_codebook_gradient(const Cases& cases, const char* cls, int fix) {
+Check model_codebook_gradient(const Cases& cases, const char* cls) {
   Tally t;
   double worst = 0;
   const auto judge = [&](const Judged& j, const at::Tensor& z, const char* name) {
@@ -147,8 +159,7 @@ Check model_codebook_gradient(const Cases& cases, const char* cls, int fix) {
     for (const Judged& j : cases.answered(t, ConformCaseKind::ste, cls))
       judge(j, f64(j.request->dataset("z")), "codebook_grad_z_frozen");
   t.measured = "max error " + format_significant(worst, 3);
-  return t.result(std::string("codebook gradient through ") + cls + " = 2(c_j − z)/(B·k)", fix,
-                  "the loss's codebook gradient is the closed form");
+  return t.result("the loss's codebook gradient is the closed form");
 }
 
 }  // namespace
@@ -170,13 +181,36 @@ std::vector<GoldenRecord> loss_cases() {
                       inputs)};
 }
 
-void judge_loss(const Cases& cases, Verdicts& out) {
-  out.checks.push_back(takes_z_q_hard(cases));
-  out.checks.push_back(loss_values(cases));
-  out.checks.push_back(default_beta(cases));
-  out.checks.push_back(model_outputs(cases, "VectorQuantizer", 1));
-  out.checks.push_back(model_codebook_gradient(cases, "VectorQuantizer", 1));
-  out.checks.push_back(model_codebook_gradient(cases, "RotationVectorQuantizer", 5));
+std::vector<CheckDefinition> loss_checks() {
+  using K = ConformCaseKind;
+  const std::vector<std::string> loss{"vqvae_loss"};
+  const auto model = [](const char* cls) {
+    return std::vector<std::string>{"VQVAE", "PCAEncoder", "PCADecoder", cls, "vqvae_loss"};
+  };
+  std::vector<CheckDefinition> out{
+      {"loss.vqvae_loss.codebook_term_on_z_q_hard", "vqvae_loss takes z_q_hard: its codebook term reaches z_q_hard, not z_q", 1,
+       {K::loss}, loss, [](const Cases& c, Findings&) { return term_gradient(c, Term::codebook); }},
+      {"loss.vqvae_loss.recon_gradient", "vqvae_loss: the reconstruction term's gradient reaches x_recon", std::nullopt,
+       {K::loss}, loss, [](const Cases& c, Findings&) { return term_gradient(c, Term::recon); }},
+      {"loss.vqvae_loss.commitment_gradient", "vqvae_loss: the commitment term's gradient reaches z, weighted by β",
+       std::nullopt, {K::loss}, loss, [](const Cases& c, Findings&) { return term_gradient(c, Term::commitment); }}};
+  const char* definitions[] = {"recon + codebook + β·commitment", "mean (x_recon − x)²", "mean (sg z − z_q_hard)²",
+                               "mean (z − sg z_q_hard)²"};
+  for (int i = 0; i < 4; ++i)
+    out.push_back({std::string("loss.vqvae_loss.") + kLossNames[i],
+                   std::string("vqvae_loss returns ") + kLossNames[i] + " = " + definitions[i], std::nullopt, {K::loss}, loss,
+                   [i](const Cases& c, Findings&) { return loss_value(c, i); }});
+  out.push_back({"loss.vqvae_loss.default_beta", "vqvae_loss without beta uses the baseline's β = 0.25", std::nullopt,
+                 {K::loss}, loss, [](const Cases& c, Findings&) { return default_beta(c); }});
+  out.push_back({"loss.model.outputs_z_q_hard", "VQVAE(…, VectorQuantizer, …) outputs carry z_q_hard", 1, {K::model},
+                 model("VectorQuantizer"), [](const Cases& c, Findings&) { return model_outputs(c); }});
+  out.push_back({"loss.codebook_gradient.vq", "codebook gradient through VectorQuantizer = 2(c_j − z)/(B·k)", 1,
+                 {K::model, K::ste}, model("VectorQuantizer"),
+                 [](const Cases& c, Findings&) { return model_codebook_gradient(c, "VectorQuantizer"); }});
+  out.push_back({"loss.codebook_gradient.rotation", "codebook gradient through RotationVectorQuantizer = 2(c_j − z)/(B·k)", 5,
+                 {K::model}, model("RotationVectorQuantizer"),
+                 [](const Cases& c, Findings&) { return model_codebook_gradient(c, "RotationVectorQuantizer"); }});
+  return out;
 }
 
 }  // namespace vqvae::conform

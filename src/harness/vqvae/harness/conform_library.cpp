@@ -11,6 +11,8 @@
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/evaluation/metrics.h>
+#include <vqvae/evaluation/metrics_log.h>
+#include <vqvae/io/atomic_file.h>
 #include <vqvae/initialization/codebook_init.h>
 #include <vqvae/initialization/rd_init.h>
 #include <vqvae/models/legacy.h>
@@ -25,7 +27,11 @@
 #include <torch/optim/adam.h>
 
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 // The legacy model is run on purpose: it is one of the implementations under test.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -37,6 +43,11 @@ int64_t integer(const GoldenRecord& r, const std::string& name) { return std::ge
 double real(const GoldenRecord& r, const std::string& name) { return std::get<double>(r.attribute(name)); }
 bool has_attribute(const GoldenRecord& r, const std::string& name) {
   for (const auto& entry : r.attributes)
+    if (entry.first == name) return true;
+  return false;
+}
+bool has_dataset(const GoldenRecord& r, const std::string& name) {
+  for (const auto& entry : r.datasets)
     if (entry.first == name) return true;
   return false;
 }
@@ -61,18 +72,81 @@ at::Tensor leaf(const at::Tensor& t, bool requires_grad) { return t.detach().clo
 
 at::Tensor scalar(double value) { return at::full({1}, value, at::kDouble); }
 
-// The model of `train` and `evaluate`: learned linear encoder and decoder with the given weights,
-// a VectorQuantizer with the given codebook.
-VQVAE linear_model(const at::Tensor& encoder_weight, const at::Tensor& decoder_weight, const at::Tensor& codebook) {
-  const int64_t k = encoder_weight.size(0), d = encoder_weight.size(1);
-  LearnedLinearEncoder encoder(LearnedLinearEncoderOptions(d, k).seed(0));
-  LearnedLinearDecoder decoder(LearnedLinearDecoderOptions(k, d).seed(0));
-  {
-    c10::NoGradGuard no_grad;
-    encoder->weight.copy_(encoder_weight);
-    decoder->weight.copy_(decoder_weight);
+std::string text_or(const GoldenRecord& r, const std::string& name, const std::string& otherwise) {
+  return has_attribute(r, name) ? request_text(r, name) : otherwise;
+}
+
+// The model of `train`, `evaluate` and `checkpoint` (docs/conform_protocol.md): the quantizer class
+// on `codebook` (passed as init_codebook), learned modules with the request's weights (datasets
+// `prefix`encoder_weight, `prefix`decoder_weight) or PCA modules on U_k.
+VQVAE request_model(const GoldenRecord& r, const at::Tensor& codebook, const std::string& prefix = "") {
+  const at::Tensor U_k = has_dataset(r, "U_k") ? r.dataset("U_k") : at::Tensor();
+  const int64_t k = codebook.size(1);
+  const std::string encoder_choice = text_or(r, "encoder", "learned"), decoder_choice = text_or(r, "decoder", "learned");
+  EncoderPtr encoder;
+  if (encoder_choice.rfind("learned", 0) == 0) {
+    const at::Tensor weight = r.dataset(prefix + "encoder_weight");
+    LearnedLinearEncoder e(LearnedLinearEncoderOptions(weight.size(1), k).seed(0).trainable(encoder_choice == "learned"));
+    {
+      c10::NoGradGuard no_grad;
+      e->weight.copy_(weight);
+    }
+    encoder = e.ptr();
+  } else {
+    encoder = PCAEncoder(U_k, encoder_choice == "pca:trainable").ptr();
   }
-  return VQVAE(encoder.ptr(), make_class("VectorQuantizer", codebook), decoder.ptr());
+  DecoderPtr decoder;
+  if (decoder_choice.rfind("learned", 0) == 0) {
+    const at::Tensor weight = r.dataset(prefix + "decoder_weight");
+    LearnedLinearDecoder dd(LearnedLinearDecoderOptions(k, weight.size(0)).seed(0).trainable(decoder_choice == "learned"));
+    {
+      c10::NoGradGuard no_grad;
+      dd->weight.copy_(weight);
+    }
+    decoder = dd.ptr();
+  } else {
+    decoder = PCADecoder(U_k, decoder_choice == "pca:trainable").ptr();
+  }
+  return VQVAE(encoder, make_class(text_or(r, "class", "VectorQuantizer"), codebook), decoder);
+}
+
+TrainerOptions request_trainer(const GoldenRecord& r) {
+  return TrainerOptions()
+      .lr(real(r, "lr"))
+      .optimizer(parse_choice(kOptimizerNames, text_or(r, "optimizer", "adam"), "conform: optimizer"));
+}
+
+// The parameters after a step, where the model has them: learned modules' weights, the codebook.
+void add_parameters(VQVAE& model, const GoldenRecord& r, const std::string& prefix,
+                    std::vector<std::pair<std::string, at::Tensor>>& out) {
+  if (text_or(r, "encoder", "learned").rfind("learned", 0) == 0)
+    out.emplace_back(prefix + "encoder_weight", model->encoder()->parameters()[0].detach().clone());
+  if (text_or(r, "decoder", "learned").rfind("learned", 0) == 0)
+    out.emplace_back(prefix + "decoder_weight", model->decoder()->parameters()[0].detach().clone());
+  out.emplace_back(prefix + "codebook", model->quantizer()->codebook.detach().clone());
+}
+
+at::Tensor loss_row(const LossOutput& loss) {
+  return at::tensor({loss.total_value, loss.recon, loss.codebook, loss.commitment}, at::kDouble);
+}
+
+// Steps on batches[first, last): the losses (S, 4) and the parameters after each step (S, ...),
+// named `prefix`losses and so on.
+void steps(Trainer& trainer, const GoldenRecord& r, const at::Tensor& batches, int64_t first, int64_t last, double beta,
+           const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& out) {
+  std::vector<at::Tensor> losses;
+  std::vector<std::vector<std::pair<std::string, at::Tensor>>> parameters;
+  for (int64_t s = first; s < last; ++s) {
+    losses.push_back(loss_row(trainer.train_step(batches[s], beta)));
+    parameters.emplace_back();
+    add_parameters(trainer.model(), r, prefix, parameters.back());
+  }
+  out.emplace_back(prefix + "losses", at::stack(losses));
+  for (size_t i = 0; i < parameters.front().size(); ++i) {
+    std::vector<at::Tensor> trajectory;
+    for (const auto& after : parameters) trajectory.push_back(after[i].second);
+    out.emplace_back(parameters.front()[i].first, at::stack(trajectory));
+  }
 }
 
 // Every tensor of the Adam state (exp_avg, exp_avg_sq) and the step counts, copied.
@@ -126,10 +200,18 @@ void run_dataset(const GoldenRecord& request, GoldenPrecision precision, std::ve
   if (!has_attribute(request, "n_init")) return;  // a protocol-1 golden case: X and U_k only
   out.emplace_back("init_batch", data.get_initialization_batch(integer(request, "n_init")));
   out.emplace_back("init_batch_default", data.get_initialization_batch(1000));
-  const auto [order, sizes] = loader_epoch(data.size(), integer(request, "batch_size"), options.seed());
+  // The loader's epochs: its order drawn from the seed the request gives (torch.manual_seed before
+  // the loader), a new order the next epoch, the first again after the same seed.
+  const bool seeded = has_attribute(request, "loader_seed");
+  const uint64_t loader_seed = seeded ? static_cast<uint64_t>(integer(request, "loader_seed")) : options.seed();
+  const auto [order, sizes] = loader_epoch(data.size(), integer(request, "batch_size"), loader_seed);
   out.emplace_back("loader_x", data.X.index_select(0, order));
   out.emplace_back("loader_y", data.Y.index_select(0, order));
   out.emplace_back("loader_batch_sizes", sizes);
+  if (seeded) {
+    out.emplace_back("loader_x_epoch2", data.X.index_select(0, loader_epoch(data.size(), 1, loader_seed + 7).first));
+    out.emplace_back("loader_x_reseeded", data.X.index_select(0, order));
+  }
   const auto [default_order, default_sizes] = loader_epoch(data.size(), 64, options.seed() + 1);
   out.emplace_back("default_loader_batch_sizes", default_sizes);
   out.emplace_back("default_loader_x", data.X.index_select(0, default_order));
@@ -212,63 +294,135 @@ void run_modules(const GoldenRecord& request, std::vector<std::pair<std::string,
 }
 
 void add_metrics(const at::Tensor& indices, int64_t n, const at::Tensor& z, const at::Tensor& z_q,
-                 const at::Tensor& codebook, std::vector<std::pair<std::string, at::Tensor>>& out) {
+                 const at::Tensor& codebook, std::vector<std::pair<std::string, at::Tensor>>& out,
+                 const std::string& prefix = "") {
   const CodebookUsage usage = codebook_usage(indices, n);
   const double error = quantization_error(z, z_q);
   const CodebookGeometry geometry = codebook_geometry(codebook);
   const double values[] = {usage.perplexity, static_cast<double>(usage.dead_codes), usage.min_usage, usage.max_usage,
                            usage.std_usage,  usage.entropy, error, error, geometry.mean_norm, geometry.std_norm,
                            geometry.mean_pairwise_distance};
-  for (size_t i = 0; i < std::size(kMetricKeys); ++i) out.emplace_back(kMetricKeys[i], scalar(values[i]));
+  for (size_t i = 0; i < std::size(kMetricKeys); ++i) out.emplace_back(prefix + kMetricKeys[i], scalar(values[i]));
 }
 
 void run_train(const GoldenRecord& request, std::vector<std::pair<std::string, at::Tensor>>& out) {
-  VQVAE model = linear_model(request.dataset("encoder_weight"), request.dataset("decoder_weight"), request.dataset("codebook"));
-  Trainer trainer(model, TrainerOptions().lr(real(request, "lr")));
+  // The caller's tensor, passed as init_codebook and read after training.
+  const at::Tensor caller_codebook = request.dataset("codebook").clone();
+  Trainer trainer(request_model(request, caller_codebook), request_trainer(request));
   const double beta = defaults_call(request) ? 0.25 : real(request, "beta");
   const at::Tensor batches = request.dataset("batches");
-  std::vector<at::Tensor> losses, encoder, decoder, codebook;
-  for (int64_t s = 0; s < batches.size(0); ++s) {
-    const LossOutput loss = trainer.train_step(batches[s], beta);
-    losses.push_back(at::tensor({loss.total_value, loss.recon, loss.codebook, loss.commitment}, at::kDouble));
-    encoder.push_back(model->encoder()->parameters()[0].detach().clone());
-    decoder.push_back(model->decoder()->parameters()[0].detach().clone());
-    codebook.push_back(model->quantizer()->codebook.detach().clone());
-  }
-  out = {{"losses", at::stack(losses)}, {"encoder_weight", at::stack(encoder)}, {"decoder_weight", at::stack(decoder)},
-         {"codebook", at::stack(codebook)}};
+  steps(trainer, request, batches, 0, batches.size(0), beta, "", out);
+  out.emplace_back("init_codebook_after", caller_codebook.clone());
 }
 
 void run_evaluate(const GoldenRecord& request, std::vector<std::pair<std::string, at::Tensor>>& out) {
-  VQVAE model = linear_model(request.dataset("encoder_weight"), request.dataset("decoder_weight"), request.dataset("codebook"));
-  Trainer trainer(model, TrainerOptions().lr(real(request, "lr")));
+  VQVAE model = request_model(request, request.dataset("codebook"));
+  Trainer trainer(model, request_trainer(request));
   const double beta = real(request, "beta");
   trainer.train_step(request.dataset("train_batch"), beta);
   const std::vector<at::Tensor> parameters = parameters_of(model), state = optimizer_state(trainer.optimizer());
-  // The global generator, as a Python driver seeds torch's: evaluation must not draw from it.
-  at::manual_seed(static_cast<uint64_t>(integer(request, "seed")));
   const at::Tensor X = request.dataset("X");
-  const EvalRecord r = evaluate_model(model, X, beta);
-  const at::Tensor rng_after = at::rand({4}, at::kFloat);
-  out = {{"recon_loss", scalar(r.loss_recon)}};
-  at::Tensor z, z_q, indices;
-  {
+  const int64_t n = integer(request, "codebook_size");
+  // The evaluation's values: recon_loss, then the metrics of MetricsTracker's three methods.
+  const auto evaluation = [&](const std::string& prefix) {
+    const EvalRecord r = evaluate_model(model, X, beta);
+    out.emplace_back(prefix + "recon_loss", scalar(r.loss_recon));
     c10::NoGradGuard no_grad;
     const VQVAEOutput o = model->forward(X);
-    z = o.z;
-    z_q = o.z_q;
-    indices = o.indices;
-  }
-  add_metrics(indices, integer(request, "codebook_size"), z, z_q, model->quantizer()->codebook, out);
+    add_metrics(o.indices, n, o.z, o.z_q, model->quantizer()->codebook, out, prefix);
+  };
+  // The global generator, as a Python driver seeds torch's: evaluation must not draw from it.
+  at::manual_seed(static_cast<uint64_t>(integer(request, "seed")));
+  evaluation("");
+  const at::Tensor rng_after = at::rand({4}, at::kFloat);
+  at::manual_seed(static_cast<uint64_t>(integer(request, "seed")));
+  evaluation("second_");
   // The tracker on the whole set at once: this library's evaluation computes exactly that.
-  const size_t keys = out.size();
-  for (size_t i = 1; i < keys; ++i) out.emplace_back("tracker_" + out[i].first, out[i].second.clone());
-  out.emplace_back("evaluated_encoder_weight", model->encoder()->parameters()[0].detach().clone());
-  out.emplace_back("evaluated_decoder_weight", model->decoder()->parameters()[0].detach().clone());
+  for (const char* key : kMetricKeys)
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i].first == key) {
+        out.emplace_back(std::string("tracker_") + key, out[i].second.clone());
+        break;
+      }
+  if (text_or(request, "encoder", "learned").rfind("learned", 0) == 0)
+    out.emplace_back("evaluated_encoder_weight", parameters.front());
+  if (text_or(request, "decoder", "learned").rfind("learned", 0) == 0)
+    out.emplace_back("evaluated_decoder_weight", model->decoder()->parameters()[0].detach().clone());
   out.emplace_back("evaluated_codebook", model->quantizer()->codebook.detach().clone());
   out.emplace_back("params_changed", scalar(max_change(parameters, parameters_of(model))));
   out.emplace_back("optimizer_changed", scalar(max_change(state, optimizer_state(trainer.optimizer()))));
   out.emplace_back("rng_after", rng_after);
+  // Training after the evaluations, and the twin that trains without them.
+  out.emplace_back("after_losses", loss_row(trainer.train_step(request.dataset("train_batch_after"), beta)));
+  add_parameters(model, request, "after_", out);
+  Trainer twin(request_model(request, request.dataset("codebook")), request_trainer(request));
+  twin.train_step(request.dataset("train_batch"), beta);
+  out.emplace_back("twin_losses", loss_row(twin.train_step(request.dataset("train_batch_after"), beta)));
+  add_parameters(twin.model(), request, "twin_", out);
+}
+
+// The checkpoint round trip: trainer A saves after steps_before steps and goes on; trainer B, on
+// another state, loads the checkpoint and takes the same steps.
+void run_checkpoint(const GoldenRecord& request, std::vector<std::pair<std::string, at::Tensor>>& out,
+                    std::vector<std::pair<std::string, GoldenValue>>& attributes) {
+  const double beta = real(request, "beta");
+  const at::Tensor batches = request.dataset("batches");
+  const int64_t before = integer(request, "steps_before");
+  Trainer a(request_model(request, request.dataset("codebook")), request_trainer(request));
+  for (int64_t s = 0; s < before; ++s) a.train_step(batches[s], beta);
+  char pattern[] = "/tmp/vqvae-checkpoint-XXXXXX";
+  if (!mkdtemp(pattern)) throw_invalid_argument("conform", "cannot create a temporary folder for the checkpoint");
+  const std::string folder = pattern, path = folder + "/checkpoint.pt";
+  struct Cleanup {
+    std::string folder;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(folder, ignored);
+    }
+  } cleanup{folder};
+  a.save_checkpoint(path);
+  steps(a, request, batches, before, batches.size(0), beta, "continued_", out);
+  Trainer b(request_model(request, request.dataset("other_codebook"), "other_"), request_trainer(request));
+  b.load_checkpoint(path);
+  steps(b, request, batches, before, batches.size(0), beta, "resumed_", out);
+  attributes.emplace_back("checkpoint_keys", std::string("model_state_dict,optimizer_state_dict"));
+}
+
+// The logging path: a MetricsLog updated row by row, its final metrics, saved as CSV and loaded.
+void run_tracker(const GoldenRecord& request, std::vector<std::pair<std::string, at::Tensor>>& out) {
+  std::vector<std::string> keys;
+  {
+    std::istringstream in(request_text(request, "keys"));
+    for (std::string key; std::getline(in, key, ',');) keys.push_back(key);
+  }
+  const at::Tensor steps = request.dataset("steps").to(at::kLong), values = request.dataset("values").to(at::kDouble);
+  MetricsLog log;
+  for (int64_t row = 0; row < steps.size(0); ++row) {
+    std::vector<std::pair<std::string, double>> logged;
+    for (size_t key = 0; key < keys.size(); ++key) {
+      const double value = values[row][static_cast<int64_t>(key)].item<double>();
+      if (!std::isnan(value)) logged.emplace_back(keys[key], value);
+    }
+    log.update(steps[row].item<int64_t>(), logged);
+  }
+  const auto add_log = [&](const MetricsLog& l, const std::string& prefix) {
+    for (const std::string& key : keys) out.emplace_back(prefix + "rows_" + key, at::tensor(l.column(key), at::kDouble));
+    out.emplace_back(prefix + "rows_step", at::tensor(l.steps(), at::kLong).to(at::kDouble));
+    const std::map<std::string, double> final = l.final_metrics();
+    std::vector<double> value;
+    std::vector<int64_t> has;
+    for (const std::string& key : keys) {
+      const auto found = final.find(key);
+      value.push_back(found == final.end() ? std::nan("") : found->second);
+      has.push_back(found != final.end());
+    }
+    out.emplace_back(prefix + "final", at::tensor(value, at::kDouble));
+    out.emplace_back(prefix + "final_has", at::tensor(has, at::kLong));
+  };
+  add_log(log, "");
+  const std::string csv = log.to_csv();
+  out.emplace_back("saved", at::tensor(std::vector<int64_t>(csv.begin(), csv.end()), at::kLong));
+  add_log(MetricsLog::from_csv(csv, "conform: the saved log"), "loaded_");
 }
 
 }  // namespace
@@ -381,6 +535,18 @@ GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision p
     case ConformCaseKind::evaluate:
       run_evaluate(request, out);
       break;
+    case ConformCaseKind::checkpoint:
+      run_checkpoint(request, out, response.attributes);
+      break;
+    case ConformCaseKind::tracker:
+      run_tracker(request, out);
+      break;
+    case ConformCaseKind::surface: {
+      // This library has every part of the surface.
+      const std::string& parts = request_text(request, "parts");
+      out = {{"present", at::ones({static_cast<int64_t>(std::count(parts.begin(), parts.end(), ',')) + 1}, at::kLong)}};
+      break;
+    }
   }
   for (auto& entry : out)
     entry.second = precision == GoldenPrecision::float64 ? as_stored(entry.second.detach())

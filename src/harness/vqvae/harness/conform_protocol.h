@@ -1,4 +1,4 @@
-// The conformance protocol, version 2: how `vqvae conform` (the referee) asks another
+// The conformance protocol, version 3: how `vqvae conform` (the referee) asks another
 // implementation of the seed's API (through a driver) to run cases, and reads what it returned.
 // docs/conform_protocol.md is the specification a driver author reads (every case kind, its
 // attributes, inputs and outputs, with shapes); this is its code.
@@ -24,11 +24,14 @@
 
 namespace vqvae {
 
-inline constexpr int64_t kConformProtocolVersion = 2;
+inline constexpr int64_t kConformProtocolVersion = 3;
 inline constexpr const char* kConformProtocolName = "vqvae-conform";
 
-enum class ConformCaseKind { dataset, pca, legacy, quantizer, loss, model, ste, init, metrics, train, evaluate, modules };
-inline constexpr ChoiceTable<ConformCaseKind, 12> kConformCaseKinds{{{ConformCaseKind::dataset, "dataset"},
+enum class ConformCaseKind {
+  surface, dataset, pca, legacy, quantizer, loss, model, ste, init, metrics, tracker, train, evaluate, checkpoint, modules
+};
+inline constexpr ChoiceTable<ConformCaseKind, 15> kConformCaseKinds{{{ConformCaseKind::surface, "surface"},
+                                                                    {ConformCaseKind::dataset, "dataset"},
                                                                     {ConformCaseKind::pca, "pca"},
                                                                     {ConformCaseKind::legacy, "legacy"},
                                                                     {ConformCaseKind::quantizer, "quantizer"},
@@ -37,8 +40,10 @@ inline constexpr ChoiceTable<ConformCaseKind, 12> kConformCaseKinds{{{ConformCas
                                                                     {ConformCaseKind::ste, "ste"},
                                                                     {ConformCaseKind::init, "init"},
                                                                     {ConformCaseKind::metrics, "metrics"},
+                                                                    {ConformCaseKind::tracker, "tracker"},
                                                                     {ConformCaseKind::train, "train"},
                                                                     {ConformCaseKind::evaluate, "evaluate"},
+                                                                    {ConformCaseKind::checkpoint, "checkpoint"},
                                                                     {ConformCaseKind::modules, "modules"}}};
 
 /// The modules of a `modules` case (one (4, 2) int64 output each) and the states each is seen in.
@@ -57,6 +62,9 @@ inline constexpr const char* kMetricKeys[] = {"perplexity",          "dead_codes
                                               "max_usage",           "usage_std",          "usage_entropy",
                                               "quantization_error",  "quant_error_per_dim", "codebook_mean_norm",
                                               "codebook_std_norm",   "codebook_mean_distance"};
+
+/// The four values vqvae_loss and train_step return, in the order of `losses` outputs.
+inline constexpr const char* kLossNames[] = {"total", "recon", "codebook", "commitment"};
 
 /// The seed's quantizer classes, by the names a driver looks up.
 inline constexpr const char* kQuantizerClasses[] = {"VectorQuantizer", "RotationVectorQuantizer",

@@ -114,7 +114,10 @@ void check_config(const RunConfig& c) {
   require(!needs_a_row_per_codeword(c.init) || init_rows(c) >= c.codebook_size, param("init"),
           std::string(to_string(c.init)) + " needs at least " + param("codebook_size") + " = " +
               count(c.codebook_size) + " samples, got " + count(init_rows(c)) + " (min of " +
-              param("init_samples") + " and " + param("n") + ")");
+              param("init_samples") + " and " + param("n") + ", so raise " +
+              (c.init_samples < c.codebook_size ? param("init_samples") : param("n")) +
+              (c.init_samples < c.codebook_size && c.n < c.codebook_size ? " and " + param("n") : std::string()) +
+              " to at least " + count(c.codebook_size) + ")");
   require(std::isfinite(c.beta) && c.beta >= 0, param("beta"),
           "must be finite and >= 0, got " + format_significant(c.beta));
   require(std::isfinite(c.lr) && c.lr > 0, param("lr"), "must be finite and > 0, got " + format_significant(c.lr));

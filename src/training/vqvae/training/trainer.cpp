@@ -4,8 +4,11 @@
 #include <vqvae/training/fused_step.h>
 
 #include <torch/optim/optimizer.h>
+#include <torch/serialize.h>
 
 #include <cmath>
+#include <cstdio>
+#include <exception>
 
 namespace vqvae {
 
@@ -65,6 +68,40 @@ LossOutput Trainer::train_step(const at::Tensor& batch, double beta) {
   loss.total.backward();
   optimizer_->step();
   return loss;
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  torch::serialize::OutputArchive checkpoint, model_state, optimizer_state;
+  model_->save(model_state);
+  optimizer_->save(optimizer_state);
+  checkpoint.write("model_state_dict", model_state);
+  checkpoint.write("optimizer_state_dict", optimizer_state);
+  const std::string temporary = path + ".tmp";
+  try {
+    checkpoint.save_to(temporary);
+  } catch (const std::exception& e) {
+    std::remove(temporary.c_str());
+    const std::string what = e.what();
+    throw_invalid_argument("save_checkpoint", "cannot write '" + path + "': " + what.substr(0, what.find('\n')));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw_invalid_argument("save_checkpoint", "cannot write '" + path + "' (rename failed)");
+  }
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  try {
+    torch::serialize::InputArchive checkpoint, model_state, optimizer_state;
+    checkpoint.load_from(path);
+    checkpoint.read("model_state_dict", model_state);
+    checkpoint.read("optimizer_state_dict", optimizer_state);
+    model_->load(model_state);
+    optimizer_->load(optimizer_state);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw_invalid_argument("load_checkpoint", "'" + path + "': " + what.substr(0, what.find('\n')));
+  }
 }
 
 }  // namespace vqvae

@@ -79,6 +79,16 @@ class Trainer {
   VQVAE& model() { return model_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
 
+  /// Writes the model's parameters and buffers and the optimizer's state (Adam's moments and step
+  /// counts) to `path`: a LibTorch archive holding "model_state_dict" and "optimizer_state_dict",
+  /// as the baseline's torch.save of that dict does, written to a temporary name and renamed.
+  /// Throws InvalidArgument naming the path when it cannot be written.
+  void save_checkpoint(const std::string& path) const;
+  /// Restores what save_checkpoint wrote into this trainer's model and optimizer (the same
+  /// architecture): the steps after it equal the steps the saving trainer takes next. Throws
+  /// InvalidArgument naming the path for a missing, unreadable or mismatched file.
+  void load_checkpoint(const std::string& path);
+
  private:
   VQVAE model_;
   TrainerOptions options_;

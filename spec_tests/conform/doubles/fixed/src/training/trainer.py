@@ -6,6 +6,9 @@ evaluate(dataloader, metrics_tracker): every value over the whole set (the batch
 concatenated, not a mean of per-batch means), and changes nothing training reads afterwards:
 no gradient, no parameter or optimizer change, the train/eval mode restored, and the global
 torch generator restored (iterating any DataLoader draws a base seed from it).
+save_checkpoint(path) = torch.save({'model_state_dict': model.state_dict(),
+'optimizer_state_dict': optimizer.state_dict()}, path); load_checkpoint(path) loads both back,
+so that steps after it equal the steps taken without the round trip.
 """
 import torch
 import torch.nn.functional as F
@@ -68,3 +71,16 @@ class Trainer:
         metrics.update(metrics_tracker.compute_distortion_metrics(torch.cat(zs), torch.cat(z_qs)))
         metrics.update(metrics_tracker.compute_codebook_stats(self.model.quantizer.get_codebook()))
         return metrics
+
+    def save_checkpoint(self, path):
+        """torch.save of the model's and the optimizer's state dicts."""
+        torch.save({
+            'model_state_dict': self.model.state_dict(),
+            'optimizer_state_dict': self.optimizer.state_dict(),
+        }, path)
+
+    def load_checkpoint(self, path):
+        """The model's and the optimizer's state, back from a file save_checkpoint wrote."""
+        checkpoint = torch.load(path, map_location=self.device)
+        self.model.load_state_dict(checkpoint['model_state_dict'])
+        self.optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
