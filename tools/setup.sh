@@ -38,6 +38,8 @@ packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libhdf5-dev li
 #   (optional: without it bench leaves FAISS out).
 # python3-torch, python3-h5py: `vqvae conform`'s Python driver (tools/python/seed_api_driver.py)
 #   and its tests, with Debian's /usr/bin/python3 (the same LibTorch 1.13).
+# python3-pytest: the conform pytest plugin (tools/python/vqvae_conform.py) and its tests; it
+#   otherwise arrives only as a dependency of the packages above, so it is named.
 # python3-sklearn, python3-pandas, python3-matplotlib: what the baseline's modules import (its
 #   kmeans_init calls scikit-learn's KMeans; importing its src.evaluation imports its plotting
 #   module), so that the driver can import and run them.
@@ -46,7 +48,7 @@ packages=(cmake ninja-build g++ libtorch-dev libopenblas0-pthread libhdf5-dev li
 #   started by installing them).
 if [ "$mode" != main ]; then
   packages+=(libgtest-dev librapidcheck-dev hdf5-tools gnuplot-nox libfaiss-dev python3-torch
-             python3-h5py python3-sklearn python3-pandas python3-matplotlib slurmctld slurmd
+             python3-h5py python3-pytest python3-sklearn python3-pandas python3-matplotlib slurmctld slurmd
              slurm-client munge)
 fi
 # libFuzzer comes with clang's runtime libraries; only the fuzz mode needs them.

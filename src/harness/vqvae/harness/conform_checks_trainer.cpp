@@ -126,15 +126,16 @@ std::string batches_text(const Judged& j) {
 Check evaluate_recon_loss(const Cases& cases) {
   Tally t;
   for (const Judged& j : cases.answered(t, K::evaluate)) {
-    const bool le = learned(*j.request, "encoder"), ld = learned(*j.request, "decoder");
+    const bool le = learned(*j.request, "encoder");
     const at::Tensor* We = le ? output(*j.response, "evaluated_encoder_weight") : &j.request->dataset("U_k");
-    const at::Tensor* Wd = ld ? output(*j.response, "evaluated_decoder_weight") : &j.request->dataset("U_k");
+    const at::Tensor* Wd = learned(*j.request, "decoder") ? output(*j.response, "evaluated_decoder_weight") : &j.request->dataset("U_k");
     const at::Tensor* C = output(*j.response, "evaluated_codebook");
     if (!We || !Wd || !C) { t.fail(j.request->name + ": the parameters evaluated with are missing"); continue; }
     const at::Tensor x = f64(j.request->dataset("X"));
     const at::Tensor z = le ? x.matmul(f64(*We).t()) : x.matmul(f64(*We));
     const at::Tensor z_q = f64(*C).index_select(0, nearest_codeword_reference(z, *C));
-    const double recon = (ld ? z_q.matmul(f64(*Wd).t()) : z_q.matmul(f64(*Wd).t())).sub(x).pow(2).mean().item<double>();
+    // Decoding is z_q · Wᵀ either way: a learned weight is (d, k), as U_k is.
+    const double recon = z_q.matmul(f64(*Wd).t()).sub(x).pow(2).mean().item<double>();
     const double value = scalar_output(*j.response, "recon_loss");
     if (std::isnan(value)) t.fail(j.request->name + ": no recon_loss");
     else if (!(std::abs(value - recon) <= 1e-5 * recon))
