@@ -103,6 +103,19 @@ print(f"ok: {len(failed)} failing check(s), as expected; {report['passed']} pass
 PY
 }
 
+# conform with the flags $1 (and a driver never run): exit 2, one line naming the flag $2 and the
+# value $3.
+usage_error_is_one_line() {
+  # shellcheck disable=SC2086
+  out=$("$VQVAE" conform $1 --driver true 2>&1)
+  status=$?
+  echo "$1: exit $status; $out"
+  [ "$status" -eq 2 ] || fail "$1: expected exit status 2"
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "$1: not one line"
+  printf '%s\n' "$out" | grep -qF -- "$2" || fail "$1: does not name $2"
+  printf '%s\n' "$out" | grep -qF -- "$3" || fail "$1: does not name $3"
+}
+
 # The fixed double, materialised once per test into $scratch/fixed.
 fixed_double() {
   [ -d "$scratch/fixed" ] || "$python" "$here/doubles/variants.py" fixed "$scratch/fixed" || fail "cannot materialise fixed"
@@ -193,13 +206,7 @@ if any(c.get("classname") != "conform." + check["area"] for c, check in zip(case
 PY
     ;;
   bad_area)
-    out=$("$VQVAE" conform --area data,nope --driver true 2>&1)
-    status=$?
-    echo "exit status $status; output: $out"
-    [ "$status" -eq 2 ] || fail "expected exit status 2"
-    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "not one line"
-    printf '%s\n' "$out" | grep -qF -- "--area" || fail "does not name --area"
-    printf '%s\n' "$out" | grep -qF -- "nope" || fail "does not name the value"
+    usage_error_is_one_line "--area data,nope" --area nope
     ;;
   self_check)
     need_python
@@ -295,15 +302,8 @@ PY
     for case in "--expect $scratch/unknown.txt|--expect|no.such.check" "--expect $scratch/no_reason.txt|--expect|no_reason.txt:1" \
                 "--expect $scratch/twice.txt|--expect|twice" "--expect $scratch/absent.txt|--expect|absent.txt" \
                 "--only data.dataset.X,nope.nope|--only|nope.nope"; do
-      args=${case%%|*}; rest=${case#*|}; flag=${rest%%|*}; value=${rest#*|}
-      # shellcheck disable=SC2086
-      out=$("$VQVAE" conform $args --driver true 2>&1)
-      status=$?
-      echo "$args: exit $status; $out"
-      [ "$status" -eq 2 ] || fail "$args: expected exit status 2"
-      [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "$args: not one line"
-      printf '%s\n' "$out" | grep -qF -- "$flag" || fail "$args: does not name $flag"
-      printf '%s\n' "$out" | grep -qF -- "$value" || fail "$args: does not name $value"
+      args=${case%%|*}; rest=${case#*|}
+      usage_error_is_one_line "$args" "${rest%%|*}" "${rest#*|}"
     done
     ;;
   only)

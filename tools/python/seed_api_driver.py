@@ -394,28 +394,22 @@ def build_model(attrs, data, prefix=""):
                  init_codebook)
 
 
-def stacked(rows, names):
-    """{name: stack of each row's name} for the names every row has."""
+def record_steps(built, batches, step, prefix, outputs, missing, per_step=True):
+    """step(batch) for each batch (it calls the implementation's train_step): prefix + losses, the
+    four values each step returned, (S, 4) float64, and prefix + each parameter of built.snapshot()
+    after each step, (S, ...); with per_step false (one batch), (4) and the parameters themselves."""
     import torch
-    return {name: torch.stack([row[name] for row in rows]) for name in names if rows and all(name in row for row in rows)}
-
-
-def losses_tensor(rows):
-    """(S, 4) float64 of train_step's returned losses, or None when a step returned something else."""
-    import torch
-    if any(row is None for row in rows):
-        return None
-    return torch.tensor(rows, dtype=torch.float64).reshape(len(rows), len(LOSS_KEYS))
-
-
-def run_steps(built, batches, beta):
-    """train_step(batches[s], beta) for each s: (losses (S, 4) or None, {parameter: (S, ...)})."""
-    train_step = method(built.trainer, "train_step", "Trainer")
-    losses, snapshots = [], []
+    rows, snapshots = [], []
     for batch in batches:
-        losses.append(loss_row(train_step(batch.clone(), beta=beta)))
+        rows.append(loss_row(step(batch)))
         snapshots.append(built.snapshot())
-    return losses_tensor(losses), stacked(snapshots, ("encoder_weight", "decoder_weight", "codebook"))
+    if any(row is None for row in rows):
+        missing.append(f"{prefix}losses (train_step did not return the dict of the four losses)")
+    else:
+        losses = torch.tensor(rows, dtype=torch.float64)
+        outputs[prefix + "losses"] = losses.reshape(len(rows), len(LOSS_KEYS)) if per_step else losses.reshape(len(LOSS_KEYS))
+    for name in snapshots[0] if snapshots else ():
+        outputs[prefix + name] = torch.stack([after[name] for after in snapshots]) if per_step else snapshots[-1][name]
 
 
 # ---------------------------------------------------------------- case kinds
@@ -765,19 +759,12 @@ def case_train(attrs, data, missing, extra):
     batches, targets = data["batches"], data.get("batch_targets")
     if form == "pair" and targets is None:
         raise ValueError("batch_form pair without the dataset batch_targets")
-    losses, snapshots = [], []
-    for s in range(batches.shape[0]):
-        batch = (batches[s].clone(), targets[s].clone()) if form == "pair" else batches[s].clone()
-        result = train_step(batch) if defaults else train_step(batch, beta=beta)
-        losses.append(loss_row(result))
-        snapshots.append(built.snapshot())
-    outputs = stacked(snapshots, ("encoder_weight", "decoder_weight", "codebook"))
+    step = (lambda batch: train_step(batch)) if defaults else (lambda batch: train_step(batch, beta=beta))
+    outputs = {}
+    record_steps(built, [(batches[s].clone(), targets[s].clone()) if form == "pair" else batches[s].clone()
+                         for s in range(batches.shape[0])], step, "", outputs, missing)
     # The tensor the quantizer was given as init_codebook, as the caller holds it after training.
     outputs["init_codebook_after"] = built.init_codebook.detach().clone()
-    if losses_tensor(losses) is not None:
-        outputs["losses"] = losses_tensor(losses)
-    else:
-        missing.append("losses (train_step did not return the dict of the four losses)")
     return outputs
 
 
@@ -818,13 +805,8 @@ def whole_set_tracker(built, X, codebook_size, MetricsTracker, outputs, missing)
 
 def step_after(built, batch, beta, prefix, outputs, missing):
     """One train_step(batch, beta): prefix + losses (4, float64) and the parameters after it."""
-    import torch
-    row = loss_row(method(built.trainer, "train_step", "Trainer")(batch.clone(), beta=beta))
-    if row is None:
-        missing.append(f"{prefix}losses (train_step did not return the dict of the four losses)")
-    else:
-        outputs[prefix + "losses"] = torch.tensor(row, dtype=torch.float64)
-    outputs.update({prefix + name: value for name, value in built.snapshot().items()})
+    train_step = method(built.trainer, "train_step", "Trainer")
+    record_steps(built, [batch.clone()], lambda b: train_step(b, beta=beta), prefix, outputs, missing, per_step=False)
 
 
 def case_evaluate(attrs, data, missing, extra):
@@ -1025,16 +1007,15 @@ def case_checkpoint(attrs, data, missing, extra):
     outputs = {}
 
     def steps(built, prefix, stage):
+        """The steps after the save, on `built`; a stage that raises writes no partial outputs."""
+        made = {}
+        step = method(built.trainer, "train_step", "Trainer")
         try:
-            losses, parameters = run_steps(built, batches[first:], beta)
+            record_steps(built, [batch.clone() for batch in batches[first:]], lambda b: step(b, beta=beta), prefix, made, missing)
         except Exception as error:
             extra[f"error_{stage}"] = one_line(error)
             return
-        if losses is None:
-            missing.append(f"{prefix}losses (train_step did not return the dict of the four losses)")
-        else:
-            outputs[prefix + "losses"] = losses
-        outputs.update({prefix + name: value for name, value in parameters.items()})
+        outputs.update(made)
 
     with tempfile.TemporaryDirectory(prefix="seed-api-driver-") as folder:
         path = os.path.join(folder, "checkpoint.pt")

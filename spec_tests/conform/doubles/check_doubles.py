@@ -276,6 +276,19 @@ def probe():
     print(json.dumps({"obs": obs, "data": data}))
 
 
+def small_learned_model(seed, d, k, n):
+    """VQVAE(LearnedLinearEncoder(d, k), VectorQuantizer(k, n) on randn·0.5, LearnedLinearDecoder(k, d))
+    of the package under test, drawn after torch.manual_seed(seed)."""
+    import torch
+    from src.decoders import LearnedLinearDecoder
+    from src.encoders import LearnedLinearEncoder
+    from src.models import VQVAE
+    from src.quantizers import VectorQuantizer
+    torch.manual_seed(seed)
+    encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
+    return VQVAE(encoder, VectorQuantizer(k, n, init_codebook=torch.randn(n, k) * 0.5), decoder)
+
+
 def seeded(seed, function, *args, **kwargs):
     """function(*args, **kwargs) right after torch.manual_seed(seed)."""
     import torch
@@ -435,9 +448,7 @@ def probe_api(obs, data):
     d, k, n = 8, 3, 6
 
     def learned_model(seed):
-        torch.manual_seed(seed)
-        encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
-        return VQVAE(encoder, VectorQuantizer(k, n, init_codebook=torch.randn(n, k) * 0.5), decoder)
+        return small_learned_model(seed, d, k, n)
 
     def adam(model):
         return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05)
@@ -584,9 +595,7 @@ def probe_state(obs, data):
     d, k, n = 8, 3, 6
 
     def learned_model(seed):
-        torch.manual_seed(seed)
-        encoder, decoder = LearnedLinearEncoder(d, k), LearnedLinearDecoder(k, d)
-        return VQVAE(encoder, VectorQuantizer(k, n, init_codebook=torch.randn(n, k) * 0.5), decoder)
+        return small_learned_model(seed, d, k, n)
 
     def trainer_of(model):
         return Trainer(model, torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05))

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vqvae {
 
@@ -32,5 +33,16 @@ std::string format_bytes(double bytes);
 /// `text` between single quotes for a one-line message, with control characters escaped as in
 /// JSON ("\n", "\t", "\u0001"), so that a key or value holding a newline cannot break the line.
 std::string in_quotes(std::string_view text);
+
+/// The items with `separator` between them ("a, b, c"); "" for none.
+std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ");
+
+/// `text` cut at each `separator`, empty pieces dropped ("a,,b" -> {"a", "b"}).
+std::vector<std::string> split(const std::string& text, char separator);
+
+/// The rows of a CSV text, each a list of its fields: comma-separated, a field in double quotes
+/// may hold commas, newlines and "" for a quote; lines end in \n or \r\n; a last line without its
+/// newline counts.
+std::vector<std::vector<std::string>> csv_rows(const std::string& text);
 
 }  // namespace vqvae

@@ -24,10 +24,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -329,10 +329,8 @@ std::vector<GoldenRecord> conform_config_cases(const RunConfig& config, std::vec
   const auto say = [&](const std::string& line) {
     if (description) description->push_back(line);
   };
-  say("config_dataset, config_pca, config_legacy, config_loss: d = " + std::to_string(config.d) + ", k = " + std::to_string(config.k) +
-      ", n = " + std::to_string(config.n) + ", σ = " + format_significant(config.sigma_noise, 3) + ", seed " +
-      std::to_string(config.seed) + "; config_quantizer_*, config_model_*, config_ste_*: " + cls + ", " +
-      std::to_string(config.codebook_size) + " codewords");
+  say("config_dataset, config_pca, config_legacy, config_loss; config_quantizer_*, config_model_*, config_ste_*: " +
+      std::string(cls) + ", " + std::to_string(config.codebook_size) + " codewords");
 
   // Every initialisation of the seed API at the configuration's codebook size, on its
   // initialisation batch; k-means with the baseline's defaults when the run uses it, one restart
@@ -364,15 +362,15 @@ std::vector<GoldenRecord> conform_config_cases(const RunConfig& config, std::vec
 
   // The run's model: its quantizer, modules, optimizer, learning rate and β, the codebook its init
   // draws; three steps, and an evaluation over the whole set at its batch size.
-  const VQVAE model = build_model(config, data);
   std::vector<Attribute> model_attributes{{"class", std::string(cls)}, {"encoder", to_string(config.encoder)},
                                           {"decoder", to_string(config.decoder)}, {"optimizer", std::string(to_string(config.optimizer))},
                                           {"lr", config.lr}, {"beta", config.beta}};
   std::vector<std::pair<std::string, at::Tensor>> model_datasets{{"U_k", data.U_k.contiguous()}, {"codebook", codebook.contiguous()}};
+  // The run's own learned weights (the codebook above: make_codebook once, as k-means is not cheap).
   if (config.encoder.kind == ModuleKind::learned)
-    model_datasets.emplace_back("encoder_weight", model->encoder()->parameters()[0].detach().clone());
+    model_datasets.emplace_back("encoder_weight", make_encoder(config, data)->parameters()[0].detach().clone());
   if (config.decoder.kind == ModuleKind::learned)
-    model_datasets.emplace_back("decoder_weight", model->decoder()->parameters()[0].detach().clone());
+    model_datasets.emplace_back("decoder_weight", make_decoder(config, data)->parameters()[0].detach().clone());
   const int64_t steps = 3, step_rows = std::max<int64_t>(1, std::min(config.batch_size, config.n / steps));
   {
     std::vector<Attribute> attributes{{"kind", std::string("train")}, {"setting", std::string("configuration")},
@@ -411,12 +409,6 @@ std::vector<GoldenRecord> conform_config_cases(const RunConfig& config, std::vec
 // ---------------------------------------------------------------- the referee
 namespace {
 
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
-
 // The checks `options` selects, in report order: those of the areas named (all when none), or the
 // ids named; with a selection, the surface checks of the parts they need too. Throws
 // InvalidArgument for an unknown area or id.
@@ -426,13 +418,12 @@ std::vector<const conform::CheckDefinition*> selected_checks(const ConformOption
     if (std::none_of(conform::areas().begin(), conform::areas().end(), [&](const conform::Area& a) { return name == a.name; }))
       throw_invalid_argument(param("area"), "must be among " + joined(conform_area_names()) + ", got '" + name + "'");
   for (const std::string& id : options.only)
-    if (std::none_of(all.begin(), all.end(), [&](const conform::CheckDefinition& d) { return d.id == id; }))
+    if (!conform::is_check_id(id))
       throw_invalid_argument(param("only"), "no check has the id '" + id + "' (vqvae conform --list-checks lists them)");
-  const auto area_of = [](const std::string& id) { return id.substr(0, id.find('.')); };
   std::set<std::string> chosen, parts;
   for (const conform::CheckDefinition& d : all) {
     const bool in_area = options.areas.empty() ||
-                         std::find(options.areas.begin(), options.areas.end(), area_of(d.id)) != options.areas.end();
+                         std::find(options.areas.begin(), options.areas.end(), conform::area_of(d.id)) != options.areas.end();
     const bool named = options.only.empty() || std::find(options.only.begin(), options.only.end(), d.id) != options.only.end();
     if (in_area && named) {
       chosen.insert(d.id);
@@ -474,22 +465,14 @@ std::set<std::string> absent_parts(const conform::Cases& cases) {
 std::optional<Check> blocked(const conform::CheckDefinition& d, const std::set<std::string>& absent) {
   for (const conform::SurfacePart& part : conform::surface_parts()) {
     if (!absent.count(part.name) || std::find(d.needs.begin(), d.needs.end(), part.name) == d.needs.end()) continue;
-    Check c;
-    if (part.required) {
-      c.status = Check::Status::skipped;
-      c.detail = "needs " + part.name + ", which this implementation lacks (surface." + part.name + " fails)";
-    } else {
-      c.status = Check::Status::not_applicable;
-      c.detail = part.name + " is not in this implementation (" + part.why_optional + ")";
-    }
-    return c;
+    conform::Tally t;
+    conform::absent_part(part, t);
+    return t.result("");
   }
   return std::nullopt;
 }
 
 }  // namespace
-
-int ConformReport::count(Check::Status status) const { return vqvae::count(checks, status); }
 
 bool ConformReport::passed() const {
   return std::none_of(checks.begin(), checks.end(), [&](const Check& c) { return fails_run(c, strict); });
@@ -518,14 +501,13 @@ std::vector<std::string> conform_area_names() {
 std::vector<ConformCheckInfo> conform_checks() {
   std::vector<ConformCheckInfo> out;
   for (const conform::CheckDefinition& d : conform::check_definitions())
-    out.push_back({d.id, d.id.substr(0, d.id.find('.')), d.title, d.fix});
+    out.push_back({d.id, conform::area_of(d.id), d.title, d.fix});
   return out;
 }
 
 std::map<std::string, std::string> read_conform_expectations(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw_invalid_argument(param("expect"), "cannot read '" + path + "'");
-  const auto& all = conform::check_definitions();
   std::map<std::string, std::string> out;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -541,7 +523,7 @@ std::map<std::string, std::string> read_conform_expectations(const std::string& 
     const std::string reason = colon == std::string::npos ? "" : trim(text.substr(colon + 1));
     if (colon == std::string::npos || reason.empty())
       throw_invalid_argument(param("expect"), where + ": expected 'CHECK-ID: reason', got '" + text.substr(0, 80) + "'");
-    if (std::none_of(all.begin(), all.end(), [&](const conform::CheckDefinition& d) { return d.id == id; }))
+    if (!conform::is_check_id(id))
       throw_invalid_argument(param("expect"), where + ": no check has the id '" + id + "' (vqvae conform --list-checks lists them)");
     if (!out.emplace(id, reason).second) throw_invalid_argument(param("expect"), where + ": '" + id + "' is listed twice");
   }
@@ -567,10 +549,8 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
   if (options.driver.empty()) throw_invalid_argument(param("driver"), "must name a command, got ''");
   if (!(options.timeout_seconds > 0)) throw_invalid_argument(param("timeout"), "must be > 0, got " + format_significant(options.timeout_seconds));
   const std::vector<const conform::CheckDefinition*> selected = selected_checks(options);
-  for (const auto& [id, reason] : options.expectations)
-    if (std::none_of(conform::check_definitions().begin(), conform::check_definitions().end(),
-                     [&](const conform::CheckDefinition& d) { return d.id == id; }))
-      throw_invalid_argument(param("expect"), "no check has the id '" + id + "'");
+  for (const auto& entry : options.expectations)
+    if (!conform::is_check_id(entry.first)) throw_invalid_argument(param("expect"), "no check has the id '" + entry.first + "'");
 
   // Cases: the surface, the golden suite's (inputs and stored expectations), the areas' built-in
   // ones and the configuration's (expectations computed by the library now), those the selected
@@ -603,7 +583,7 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
     requests.push_back(std::move(c));
   }
   report.configuration = config_summary(config);
-  report.configuration_cases = configuration_cases;
+  report.configuration_cases = std::move(configuration_cases);
 
   // The driver, on the request; its response.
   const bool keep = !options.keep_folder.empty();
@@ -662,7 +642,7 @@ ConformReport run_conform(const RunConfig& config, const ConformOptions& options
     Check c = block ? *block : d->judge(cases, findings);
     c.id = d->id;
     c.name = d->title;
-    c.area = d->id.substr(0, d->id.find('.'));
+    c.area = conform::area_of(d->id);
     c.fix = d->fix;
     if (const auto found = options.expectations.find(d->id); found != options.expectations.end()) c.expected_failure = found->second;
     c.seconds = std::chrono::duration<double>(Clock::now() - check_start).count();

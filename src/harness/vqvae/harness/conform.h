@@ -38,7 +38,6 @@ struct ConformReport {
   bool strict = false;                            ///< --strict: an expected failure that passes fails the run
   double driver_seconds = 0;                      ///< the driver process, start to exit
   double seconds = 0;                             ///< the whole run
-  int count(Check::Status status) const;
   /// The checks of the documented fixes, and all others: the report's two verdicts.
   std::vector<Check> fix_checks() const;
   std::vector<Check> other_checks() const;

@@ -17,62 +17,62 @@
 namespace vqvae::conform {
 namespace {
 
-// The reference's value of each key of kMetricKeys, in that order.
-std::vector<double> values_of(const MetricsReference& r) {
-  return {r.perplexity,         r.dead_codes,          r.min_usage,          r.max_usage,
-          r.usage_std,          r.usage_entropy,       r.quantization_error, r.quant_error_per_dim,
-          r.codebook_mean_norm, r.codebook_std_norm,   r.codebook_mean_distance};
-}
-
-double reference_value(const MetricsReference& r, const std::string& key) {
-  const std::vector<double> values = values_of(r);
-  for (size_t i = 0; i < std::size(kMetricKeys); ++i)
-    if (key == kMetricKeys[i]) return values[i];
-  return 0;
-}
-
 // Each key of the three MetricsTracker methods: the method that returns it, its id in the
-// checks, and its definition.
+// checks, its definition, and its value in the float64 reference.
 struct MetricKey {
   const char* key;
   const char* method;
   const char* id;
   const char* definition;
+  double MetricsReference::*reference;
 };
 
 const std::vector<MetricKey>& metric_keys() {
+  using R = MetricsReference;
   static const std::vector<MetricKey> all{
-      {"perplexity", "compute_utilization_metrics", "metrics.utilization.perplexity", "exp(entropy)"},
-      {"dead_codes", "compute_utilization_metrics", "metrics.utilization.dead_codes", "count of codes with usage < 1e-4"},
-      {"min_usage", "compute_utilization_metrics", "metrics.utilization.min_usage", "min usage over the codes in use"},
-      {"max_usage", "compute_utilization_metrics", "metrics.utilization.max_usage", "max usage"},
-      {"usage_std", "compute_utilization_metrics", "metrics.utilization.usage_std", "unbiased std of the n usages"},
-      {"usage_entropy", "compute_utilization_metrics", "metrics.utilization.usage_entropy", "−Σ usage·ln(usage + 1e-10)"},
-      {"quantization_error", "compute_distortion_metrics", "metrics.distortion.quantization_error", "mean (z − z_q)²"},
+      {"perplexity", "compute_utilization_metrics", "metrics.utilization.perplexity", "exp(entropy)", &R::perplexity},
+      {"dead_codes", "compute_utilization_metrics", "metrics.utilization.dead_codes", "count of codes with usage < 1e-4",
+       &R::dead_codes},
+      {"min_usage", "compute_utilization_metrics", "metrics.utilization.min_usage", "min usage over the codes in use", &R::min_usage},
+      {"max_usage", "compute_utilization_metrics", "metrics.utilization.max_usage", "max usage", &R::max_usage},
+      {"usage_std", "compute_utilization_metrics", "metrics.utilization.usage_std", "unbiased std of the n usages", &R::usage_std},
+      {"usage_entropy", "compute_utilization_metrics", "metrics.utilization.usage_entropy", "−Σ usage·ln(usage + 1e-10)",
+       &R::usage_entropy},
+      {"quantization_error", "compute_distortion_metrics", "metrics.distortion.quantization_error", "mean (z − z_q)²",
+       &R::quantization_error},
       {"quant_error_per_dim", "compute_distortion_metrics", "metrics.distortion.quant_error_per_dim",
-       "the per-dimension means of (z − z_q)², averaged"},
-      {"codebook_mean_norm", "compute_codebook_stats", "metrics.codebook.mean_norm", "mean ‖c_j‖"},
-      {"codebook_std_norm", "compute_codebook_stats", "metrics.codebook.std_norm", "unbiased std of ‖c_j‖"},
+       "the per-dimension means of (z − z_q)², averaged", &R::quant_error_per_dim},
+      {"codebook_mean_norm", "compute_codebook_stats", "metrics.codebook.mean_norm", "mean ‖c_j‖", &R::codebook_mean_norm},
+      {"codebook_std_norm", "compute_codebook_stats", "metrics.codebook.std_norm", "unbiased std of ‖c_j‖", &R::codebook_std_norm},
       {"codebook_mean_distance", "compute_codebook_stats", "metrics.codebook.mean_distance",
-       "mean ‖c_i − c_j‖ over all pairs i < j, duplicates included"},
+       "mean ‖c_i − c_j‖ over all pairs i < j, duplicates included", &R::codebook_mean_distance},
   };
   return all;
+}
+
+// The reference of the one method that returns `key` (the other two are not needed for it).
+MetricsReference method_reference(const Judged& j, const MetricKey& key) {
+  MetricsReference r;
+  const std::string method = key.method;
+  if (method == "compute_utilization_metrics")
+    utilization_reference(j.request->dataset("indices"), std::get<int64_t>(j.request->attribute("codebook_size")), r);
+  else if (method == "compute_distortion_metrics")
+    distortion_reference(j.request->dataset("z"), j.request->dataset("z_q"), r);
+  else
+    codebook_stats_reference(j.request->dataset("codebook"), r);
+  return r;
 }
 
 // One key against the reference (1e-5 relative: the driver's arithmetic may be float32).
 Check key_check(const Cases& cases, const MetricKey& key) {
   Tally t;
   for (const Judged& j : cases.answered(t, ConformCaseKind::metrics)) {
-    MetricsReference expected;
-    utilization_reference(j.request->dataset("indices"), std::get<int64_t>(j.request->attribute("codebook_size")), expected);
-    distortion_reference(j.request->dataset("z"), j.request->dataset("z_q"), expected);
-    codebook_stats_reference(j.request->dataset("codebook"), expected);
     const at::Tensor* got = output(*j.response, key.key);
     if (!got || got->numel() != 1) {
       t.fail(j.request->name + ": no " + key.key + (got ? " (not one number)" : "") + " from MetricsTracker." + key.method);
       continue;
     }
-    const double value = f64(*got).reshape({1})[0].item<double>(), want = reference_value(expected, key.key);
+    const double value = f64(*got).reshape({1})[0].item<double>(), want = method_reference(j, key).*key.reference;
     if (!(std::abs(value - want) <= 1e-9 + 1e-5 * std::abs(want)))
       t.fail(j.request->name + ": " + key.key + " = " + format_significant(value, 6) + ", the definition (" + key.definition +
              ") gives " + format_significant(want, 6));
@@ -91,12 +91,7 @@ struct TrackerRows {
 
 TrackerRows tracker_rows(const Judged& j) {
   TrackerRows r;
-  std::string keys = text_attribute(*j.request, "keys");
-  for (size_t start = 0; start <= keys.size();) {
-    const size_t end = std::min(keys.find(',', start), keys.size());
-    if (end > start) r.keys.push_back(keys.substr(start, end - start));
-    start = end + 1;
-  }
+  r.keys = split(text_attribute(*j.request, "keys"), ',');
   r.steps = j.request->dataset("steps").to(at::kLong);
   r.values = f64(j.request->dataset("values"));
   return r;
@@ -159,25 +154,7 @@ std::string csv_problem(const Judged& j, const TrackerRows& r) {
   const at::Tensor bytes = saved->to(at::kLong).contiguous();
   std::string text;
   for (int64_t i = 0; i < bytes.numel(); ++i) text += static_cast<char>(bytes.data_ptr<int64_t>()[i]);
-  std::vector<std::vector<std::string>> lines;
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') quoted = false;
-      else field += c;
-    } else if (c == '"') quoted = true;
-    else if (c == ',') fields.push_back(field), field.clear();
-    else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      fields.push_back(field), field.clear();
-      lines.push_back(fields), fields.clear();
-    } else field += c;
-  }
-  if (!field.empty() || !fields.empty()) fields.push_back(field), lines.push_back(fields);
+  const std::vector<std::vector<std::string>> lines = csv_rows(text);
   if (lines.empty()) return "the saved file is empty";
   const std::vector<std::string>& header = lines.front();
   // One column per key (and the step): a column that is neither, such as a written index, is not
@@ -293,11 +270,9 @@ Check tracker_check(const Cases& cases, TrackerProperty property) {
 
 GoldenRecord tracker_case(const std::string& name, const std::vector<std::string>& keys, const std::vector<int64_t>& steps,
                           const std::vector<std::vector<double>>& values) {
-  std::string joined;
-  for (const std::string& key : keys) joined += (joined.empty() ? "" : ",") + key;
   std::vector<double> flat;
   for (const auto& row : values) flat.insert(flat.end(), row.begin(), row.end());
-  return make_record("builtin_tracker_" + name, {{"kind", std::string("tracker")}, {"codebook_size", int64_t{16}}, {"keys", joined}},
+  return make_record("builtin_tracker_" + name, {{"kind", std::string("tracker")}, {"codebook_size", int64_t{16}}, {"keys", joined(keys, ",")}},
                      {{"steps", at::tensor(steps, at::kLong)},
                       {"values", at::tensor(flat, at::kDouble).view({static_cast<int64_t>(values.size()), -1}).contiguous()}});
 }

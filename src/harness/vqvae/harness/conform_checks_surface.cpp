@@ -4,15 +4,17 @@
 // and so are the checks that need it (docs/conform_protocol.md, "The surface").
 #include <vqvae/harness/conform_referee.h>
 
+#include <vqvae/core/format.h>
+
 #include <ATen/ATen.h>
 
 namespace vqvae::conform {
 namespace {
 
 std::string joined_parts() {
-  std::string out;
-  for (const SurfacePart& part : surface_parts()) out += (out.empty() ? "" : ",") + part.name;
-  return out;
+  std::vector<std::string> names;
+  for (const SurfacePart& part : surface_parts()) names.push_back(part.name);
+  return joined(names, ",");
 }
 
 Check judge_part(const Cases& cases, const SurfacePart& part) {

@@ -24,31 +24,33 @@ namespace {
 using K = ConformCaseKind;
 
 std::string setting_of(const Judged& j) { return text_attribute(*j.request, "setting"); }
-bool learned(const GoldenRecord& request, const char* module) {
-  return text_attribute(request, module, "learned").rfind("learned", 0) == 0;
-}
 
 // The parameters a step leaves, where the model has them: learned modules' weights and the codebook.
-std::vector<std::string> parameter_names(const GoldenRecord& request, const std::string& prefix = "") {
+std::vector<std::string> parameter_names(const GoldenRecord& request) {
   std::vector<std::string> out;
-  if (learned(request, "encoder")) out.push_back(prefix + "encoder_weight");
-  if (learned(request, "decoder")) out.push_back(prefix + "decoder_weight");
-  out.push_back(prefix + "codebook");
+  if (learned_module(request, "encoder")) out.push_back("encoder_weight");
+  if (learned_module(request, "decoder")) out.push_back("decoder_weight");
+  out.push_back("codebook");
   return out;
 }
 
-// The first step and quantity at which `got` (the response's losses (S, 4) under `losses`,
-// parameters under `prefix`+name) leaves `want`'s, or "". atol/rtol for the parameters.
+// The first step and quantity at which `got`'s trajectory (its losses (S, 4) under
+// `got_prefix`losses, parameters under `got_prefix`name, one per step) leaves `want`'s, or "".
+// atol/rtol for the parameters; `whose` names `want` in the message. A prefix "after_" is also the
+// stage whose exception a driver writes as error_after.
 std::string trajectory_problem(const GoldenRecord& got, const std::string& got_prefix, const GoldenRecord& want,
                                const std::string& want_prefix, const std::vector<std::string>& names, bool losses,
                                bool parameters, double atol, double rtol, const std::string& whose) {
+  const auto stage = [](const std::string& prefix, const std::string& otherwise) {
+    return prefix.empty() ? otherwise : prefix.substr(0, prefix.size() - 1);
+  };
   const at::Tensor* l = output(got, got_prefix + "losses");
   const at::Tensor* expected = output(want, want_prefix + "losses");
-  if (!expected) return "no " + want_prefix + "losses to compare with" + raised(want, want_prefix.empty() ? "losses" : want_prefix.substr(0, want_prefix.size() - 1));
+  if (!expected) return "no " + want_prefix + "losses to compare with" + raised(want, stage(want_prefix, "losses"));
   const int64_t steps = expected->dim() == 2 ? expected->size(0) : 1;
   const at::Tensor e = expected->reshape({steps, 4});
   if (losses && (!l || l->numel() != e.numel()))
-    return got_prefix + "losses " + shape_of(l) + ", expected " + shape_string(*expected) + raised(got, got_prefix.empty() ? "losses" : got_prefix.substr(0, got_prefix.size() - 1));
+    return got_prefix + "losses " + shape_of(l) + ", expected " + shape_string(*expected) + raised(got, stage(got_prefix, "losses"));
   for (int64_t s = 0; s < steps; ++s) {
     if (losses) {
       const at::Tensor row = l->reshape({steps, 4})[s];
@@ -65,11 +67,11 @@ std::string trajectory_problem(const GoldenRecord& got, const std::string& got_p
       const at::Tensor* w = output(want, want_prefix + name);
       if (!w) return "no " + want_prefix + name + " to compare with";
       if (!p || p->sizes() != w->sizes())
-        return got_prefix + name + " " + shape_of(p) + ", expected " + shape_string(*w) + raised(got, got_prefix.empty() ? name : got_prefix.substr(0, got_prefix.size() - 1));
-      const at::Tensor a = w->dim() > 0 && w->size(0) == steps && steps > 1 ? (*p)[s] : *p;
-      const at::Tensor b = w->dim() > 0 && w->size(0) == steps && steps > 1 ? (*w)[s] : *w;
+        return got_prefix + name + " " + shape_of(p) + ", expected " + shape_string(*w) + raised(got, stage(got_prefix, name));
+      // (S, ...) trajectories step by step; one step's parameters whole.
+      const bool per_step = steps > 1 && w->dim() > 0 && w->size(0) == steps;
       double error = 0;
-      if (!close(a, b, atol, rtol, error))
+      if (!close(per_step ? (*p)[s] : *p, per_step ? (*w)[s] : *w, atol, rtol, error))
         return "after step " + std::to_string(s + 1) + ": " + name + " differs from " + whose + " by up to " + format_significant(error, 3) +
                " (allowed " + format_significant(atol, 2) + " + " + format_significant(rtol, 2) + "·|" + whose + "|)";
     }
@@ -126,9 +128,9 @@ std::string batches_text(const Judged& j) {
 Check evaluate_recon_loss(const Cases& cases) {
   Tally t;
   for (const Judged& j : cases.answered(t, K::evaluate)) {
-    const bool le = learned(*j.request, "encoder");
+    const bool le = learned_module(*j.request, "encoder");
     const at::Tensor* We = le ? output(*j.response, "evaluated_encoder_weight") : &j.request->dataset("U_k");
-    const at::Tensor* Wd = learned(*j.request, "decoder") ? output(*j.response, "evaluated_decoder_weight") : &j.request->dataset("U_k");
+    const at::Tensor* Wd = learned_module(*j.request, "decoder") ? output(*j.response, "evaluated_decoder_weight") : &j.request->dataset("U_k");
     const at::Tensor* C = output(*j.response, "evaluated_codebook");
     if (!We || !Wd || !C) { t.fail(j.request->name + ": the parameters evaluated with are missing"); continue; }
     const at::Tensor x = f64(j.request->dataset("X"));

@@ -3,9 +3,11 @@
 // stored expectations, the configuration's cases, init under the same seed, the trainer's
 // trajectory from the same state).
 #include <vqvae/harness/conform_protocol.h>
+#include <vqvae/harness/conform_referee.h>
 
 #include <vqvae/core/checks.h>
 #include <vqvae/core/errors.h>
+#include <vqvae/core/format.h>
 #include <vqvae/core/runtime.h>
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/decoders/linear.h>
@@ -31,7 +33,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 // The legacy model is run on purpose: it is one of the implementations under test.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -41,16 +42,9 @@ namespace {
 
 int64_t integer(const GoldenRecord& r, const std::string& name) { return std::get<int64_t>(r.attribute(name)); }
 double real(const GoldenRecord& r, const std::string& name) { return std::get<double>(r.attribute(name)); }
-bool has_attribute(const GoldenRecord& r, const std::string& name) {
-  for (const auto& entry : r.attributes)
-    if (entry.first == name) return true;
-  return false;
-}
-bool has_dataset(const GoldenRecord& r, const std::string& name) {
-  for (const auto& entry : r.datasets)
-    if (entry.first == name) return true;
-  return false;
-}
+using conform::has_attribute;
+using conform::learned_module;
+using conform::text_attribute;
 // `call = "defaults"`: the function is called without the arguments that have defaults.
 bool defaults_call(const GoldenRecord& r) { return has_attribute(r, "call") && request_text(r, "call") == "defaults"; }
 
@@ -72,17 +66,13 @@ at::Tensor leaf(const at::Tensor& t, bool requires_grad) { return t.detach().clo
 
 at::Tensor scalar(double value) { return at::full({1}, value, at::kDouble); }
 
-std::string text_or(const GoldenRecord& r, const std::string& name, const std::string& otherwise) {
-  return has_attribute(r, name) ? request_text(r, name) : otherwise;
-}
-
 // The model of `train`, `evaluate` and `checkpoint` (docs/conform_protocol.md): the quantizer class
 // on `codebook` (passed as init_codebook), learned modules with the request's weights (datasets
 // `prefix`encoder_weight, `prefix`decoder_weight) or PCA modules on U_k.
 VQVAE request_model(const GoldenRecord& r, const at::Tensor& codebook, const std::string& prefix = "") {
-  const at::Tensor U_k = has_dataset(r, "U_k") ? r.dataset("U_k") : at::Tensor();
+  const at::Tensor U_k = conform::output(r, "U_k") ? r.dataset("U_k") : at::Tensor();
   const int64_t k = codebook.size(1);
-  const std::string encoder_choice = text_or(r, "encoder", "learned"), decoder_choice = text_or(r, "decoder", "learned");
+  const std::string encoder_choice = text_attribute(r, "encoder", "learned"), decoder_choice = text_attribute(r, "decoder", "learned");
   EncoderPtr encoder;
   if (encoder_choice.rfind("learned", 0) == 0) {
     const at::Tensor weight = r.dataset(prefix + "encoder_weight");
@@ -107,21 +97,21 @@ VQVAE request_model(const GoldenRecord& r, const at::Tensor& codebook, const std
   } else {
     decoder = PCADecoder(U_k, decoder_choice == "pca:trainable").ptr();
   }
-  return VQVAE(encoder, make_class(text_or(r, "class", "VectorQuantizer"), codebook), decoder);
+  return VQVAE(encoder, make_class(text_attribute(r, "class", "VectorQuantizer"), codebook), decoder);
 }
 
 TrainerOptions request_trainer(const GoldenRecord& r) {
   return TrainerOptions()
       .lr(real(r, "lr"))
-      .optimizer(parse_choice(kOptimizerNames, text_or(r, "optimizer", "adam"), "conform: optimizer"));
+      .optimizer(parse_choice(kOptimizerNames, text_attribute(r, "optimizer", "adam"), "conform: optimizer"));
 }
 
 // The parameters after a step, where the model has them: learned modules' weights, the codebook.
 void add_parameters(VQVAE& model, const GoldenRecord& r, const std::string& prefix,
                     std::vector<std::pair<std::string, at::Tensor>>& out) {
-  if (text_or(r, "encoder", "learned").rfind("learned", 0) == 0)
+  if (learned_module(r, "encoder"))
     out.emplace_back(prefix + "encoder_weight", model->encoder()->parameters()[0].detach().clone());
-  if (text_or(r, "decoder", "learned").rfind("learned", 0) == 0)
+  if (learned_module(r, "decoder"))
     out.emplace_back(prefix + "decoder_weight", model->decoder()->parameters()[0].detach().clone());
   out.emplace_back(prefix + "codebook", model->quantizer()->codebook.detach().clone());
 }
@@ -333,20 +323,17 @@ void run_evaluate(const GoldenRecord& request, std::vector<std::pair<std::string
   };
   // The global generator, as a Python driver seeds torch's: evaluation must not draw from it.
   at::manual_seed(static_cast<uint64_t>(integer(request, "seed")));
+  const size_t first = out.size();  // recon_loss, then the metrics in kMetricKeys' order
   evaluation("");
   const at::Tensor rng_after = at::rand({4}, at::kFloat);
   at::manual_seed(static_cast<uint64_t>(integer(request, "seed")));
   evaluation("second_");
   // The tracker on the whole set at once: this library's evaluation computes exactly that.
-  for (const char* key : kMetricKeys)
-    for (size_t i = 0; i < out.size(); ++i)
-      if (out[i].first == key) {
-        out.emplace_back(std::string("tracker_") + key, out[i].second.clone());
-        break;
-      }
-  if (text_or(request, "encoder", "learned").rfind("learned", 0) == 0)
+  for (size_t i = 0; i < std::size(kMetricKeys); ++i)
+    out.emplace_back(std::string("tracker_") + kMetricKeys[i], out[first + 1 + i].second.clone());
+  if (learned_module(request, "encoder"))
     out.emplace_back("evaluated_encoder_weight", parameters.front());
-  if (text_or(request, "decoder", "learned").rfind("learned", 0) == 0)
+  if (learned_module(request, "decoder"))
     out.emplace_back("evaluated_decoder_weight", model->decoder()->parameters()[0].detach().clone());
   out.emplace_back("evaluated_codebook", model->quantizer()->codebook.detach().clone());
   out.emplace_back("params_changed", scalar(max_change(parameters, parameters_of(model))));
@@ -390,11 +377,7 @@ void run_checkpoint(const GoldenRecord& request, std::vector<std::pair<std::stri
 
 // The logging path: a MetricsLog updated row by row, its final metrics, saved as CSV and loaded.
 void run_tracker(const GoldenRecord& request, std::vector<std::pair<std::string, at::Tensor>>& out) {
-  std::vector<std::string> keys;
-  {
-    std::istringstream in(request_text(request, "keys"));
-    for (std::string key; std::getline(in, key, ',');) keys.push_back(key);
-  }
+  const std::vector<std::string> keys = split(request_text(request, "keys"), ',');
   const at::Tensor steps = request.dataset("steps").to(at::kLong), values = request.dataset("values").to(at::kDouble);
   MetricsLog log;
   for (int64_t row = 0; row < steps.size(0); ++row) {
@@ -543,8 +526,7 @@ GoldenRecord execute_with_library(const GoldenRecord& request, GoldenPrecision p
       break;
     case ConformCaseKind::surface: {
       // This library has every part of the surface.
-      const std::string& parts = request_text(request, "parts");
-      out = {{"present", at::ones({static_cast<int64_t>(std::count(parts.begin(), parts.end(), ',')) + 1}, at::kLong)}};
+      out = {{"present", at::ones({static_cast<int64_t>(split(request_text(request, "parts"), ',').size())}, at::kLong)}};
       break;
     }
   }

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -48,17 +49,24 @@ std::vector<Judged> Cases::answered(Tally& tally, ConformCaseKind kind, const ch
 bool usable(const Judged& j, Tally& tally) {
   const std::string status = status_of(*j.response);
   if (status == "ok") return true;
-  if (status == "missing") {
-    const std::string part = text_attribute(*j.response, "part");
-    for (const SurfacePart& p : surface_parts())
-      if (p.name == part) {
-        if (p.required) tally.skip("needs " + part + ", which this implementation lacks (surface." + part + " fails)");
-        else tally.not_applicable(part + " is not in this implementation (" + p.why_optional + ")");
-        return false;
-      }
-  }
+  if (status == "missing")
+    if (const SurfacePart* part = surface_part(text_attribute(*j.response, "part"))) {
+      absent_part(*part, tally);
+      return false;
+    }
   tally.fail(unusable(j));
   return false;
+}
+
+const SurfacePart* surface_part(const std::string& name) {
+  for (const SurfacePart& part : surface_parts())
+    if (part.name == name) return &part;
+  return nullptr;
+}
+
+void absent_part(const SurfacePart& part, Tally& tally) {
+  if (part.required) tally.skip("needs " + part.name + ", which this implementation lacks (surface." + part.name + " fails)");
+  else tally.not_applicable(part.name + " is not in this implementation (" + part.why_optional + ")");
 }
 
 const GoldenRecord& Cases::ours(const Judged& j) const {
@@ -86,13 +94,24 @@ const std::vector<CheckDefinition>& check_definitions() {
     std::vector<CheckDefinition> out;
     for (const Area& area : areas())
       for (CheckDefinition& d : area.checks()) {
-        if (d.id.rfind(std::string(area.name) + ".", 0) != 0)
+        if (area_of(d.id) != area.name)
           throw std::logic_error("conform check id '" + d.id + "' does not start with its area '" + area.name + ".'");
         out.push_back(std::move(d));
       }
     return out;
   }();
   return all;
+}
+
+bool is_check_id(const std::string& id) {
+  const auto& all = check_definitions();
+  return std::any_of(all.begin(), all.end(), [&](const CheckDefinition& d) { return d.id == id; });
+}
+
+std::string area_of(const std::string& id) { return id.substr(0, id.find('.')); }
+
+bool learned_module(const GoldenRecord& request, const char* role) {
+  return text_attribute(request, role, "learned").rfind("learned", 0) == 0;
 }
 
 const std::vector<SurfacePart>& surface_parts() {

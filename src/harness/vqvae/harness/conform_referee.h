@@ -87,6 +87,11 @@ struct SurfacePart {
 };
 /// Every part, required first.
 const std::vector<SurfacePart>& surface_parts();
+/// The part of that name, or null.
+const SurfacePart* surface_part(const std::string& name);
+/// Tells `tally` that `part` is absent: a skip naming it when it is required (its surface check
+/// fails, once), not applicable with why when it is optional.
+void absent_part(const SurfacePart& part, Tally& tally);
 
 /// One area of the referee.
 struct Area {
@@ -99,6 +104,10 @@ struct Area {
 const std::vector<Area>& areas();
 /// Every check, in report order, with its area's name as the id's first part (built once).
 const std::vector<CheckDefinition>& check_definitions();
+/// Whether a check has this id.
+bool is_check_id(const std::string& id);
+/// The area of a check id: its first part ("trainer" of "trainer.evaluate.recon_loss").
+std::string area_of(const std::string& id);
 
 // ---------------------------------------------------------------- the areas (one file each)
 std::vector<CheckDefinition> surface_checks();
@@ -155,6 +164,9 @@ std::string differs(const GoldenRecord& response, const std::string& name, const
 std::string stored_expectations_differ(const Judged& j, double atol, double rtol);
 /// "" when indices (B) are integers in [0, n); else why not (never clamped).
 std::string bad_indices(const at::Tensor* indices, int64_t B, int64_t n);
+/// Whether the model of a train, evaluate or checkpoint request has a learned `role` ("encoder",
+/// "decoder"): the attribute says learned or learned:frozen, or is absent (learned by default).
+bool learned_module(const GoldenRecord& request, const char* role);
 /// Short names of the quantizer classes in check ids: vq, rotation, projection.
 const char* short_class(const std::string& cls);
 /// The value of a one-element output, or NaN when it is absent or not one element.

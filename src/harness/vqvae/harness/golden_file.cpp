@@ -37,11 +37,7 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
-}
+std::string joined_or_none(const std::vector<std::string>& names) { return names.empty() ? "none" : joined(names); }
 
 // Whether an entry with this `only_if` belongs in a case with these attributes.
 bool applies(const GoldenCondition& only_if, const std::vector<std::pair<std::string, GoldenValue>>& attributes) {
@@ -169,7 +165,7 @@ GoldenRecord read_golden_record(const std::string& path, const GoldenSchema& sch
   const auto file = open_golden(path);
   const std::string at_group = path + ": group '" + name + "'";
   if (!file->has(name))
-    throw Hdf5Error(at_group + " is missing (cases in the file: " + joined(file->list("/")) + ")");
+    throw Hdf5Error(at_group + " is missing (cases in the file: " + joined_or_none(file->list("/")) + ")");
   GoldenRecord out;
   out.name = name;
   // Attributes: those without a condition first, so that conditions can be decided.
@@ -428,8 +424,8 @@ std::string format_golden_report(const GoldenReport& report) {
     line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   }
-  out << "stale (in the file, read by no test; regen removes them): " << joined(report.stale) << "\n";
-  out << "missing (expected by the code, absent from the file): " << joined(report.missing) << "\n";
+  out << "stale (in the file, read by no test; regen removes them): " << joined_or_none(report.stale) << "\n";
+  out << "missing (expected by the code, absent from the file): " << joined_or_none(report.missing) << "\n";
   out << "result: " << report.cases.size() << " cases, " << report.datasets_compared() << " datasets compared; ";
   if (report.ok()) {
     out << "all within tolerance" << (report.stale.empty() ? "" : " (stale cases: a warning)");

@@ -1,6 +1,7 @@
 #include <vqvae/evaluation/metrics_log.h>
 
 #include <vqvae/core/errors.h>
+#include <vqvae/core/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,15 +14,6 @@ namespace vqvae {
 namespace {
 
 constexpr double kNotLogged = std::numeric_limits<double>::quiet_NaN();
-
-std::vector<std::string> split_line(const std::string& line) {
-  std::vector<std::string> fields(1);
-  for (const char c : line) {
-    if (c == ',') fields.emplace_back();
-    else if (c != '\r') fields.back() += c;
-  }
-  return fields;
-}
 
 }  // namespace
 
@@ -87,19 +79,18 @@ std::string MetricsLog::to_csv() const {
 }
 
 MetricsLog MetricsLog::from_csv(const std::string& text, const std::string& source) {
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line)) throw_invalid_argument(source, "empty: expected a header line 'step,KEY...'");
-  const std::vector<std::string> header = split_line(line);
-  const auto step_column = std::find(header.begin(), header.end(), "step");
-  if (step_column == header.end()) throw_invalid_argument(source, "line 1: no column 'step' in '" + line.substr(0, 80) + "'");
+  const std::vector<std::vector<std::string>> rows = csv_rows(text);
+  if (rows.empty()) throw_invalid_argument(source, "empty: expected a header line 'step,KEY...'");
+  const std::vector<std::string>& header = rows.front();
+  if (std::find(header.begin(), header.end(), "step") == header.end())
+    throw_invalid_argument(source, "line 1: no column 'step' in '" + joined(header, ",").substr(0, 80) + "'");
   MetricsLog log;
   for (const std::string& key : header)
     if (key != "step") log.keys_.push_back(key);
-  for (int number = 2; std::getline(in, line); ++number) {
-    if (line.empty() || line == "\r") continue;
-    const std::vector<std::string> fields = split_line(line);
-    const std::string where = "line " + std::to_string(number);
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const std::vector<std::string>& fields = rows[r];
+    if (fields.size() == 1 && fields.front().empty()) continue;  // a blank line
+    const std::string where = "line " + std::to_string(r + 1);
     if (fields.size() != header.size())
       throw_invalid_argument(source, where + ": " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(header.size()));
     std::vector<double> row;

@@ -26,16 +26,16 @@ EncoderPtr make_encoder(const RunConfig& c, const GaussianDataset& dataset) {
       .ptr();
 }
 
+DecoderPtr make_decoder(const RunConfig& c, const GaussianDataset& dataset) {
+  check_config(c);
+  if (c.decoder.kind == ModuleKind::pca) return PCADecoder(dataset.U_k, c.decoder.trainable).ptr();
+  return LearnedLinearDecoder(LearnedLinearDecoderOptions(c.k, c.d).trainable(c.decoder.trainable).seed(c.seed + 2)).ptr();
+}
+
 VQVAE build_model(const RunConfig& c, const GaussianDataset& dataset) {
+  // Sequenced (the operands of one call would be built in whichever order the compiler picks).
   const EncoderPtr encoder = make_encoder(c, dataset);
-  DecoderPtr decoder;
-  if (c.decoder.kind == ModuleKind::pca) {
-    decoder = PCADecoder(dataset.U_k, c.decoder.trainable).ptr();
-  } else {
-    decoder = LearnedLinearDecoder(
-                  LearnedLinearDecoderOptions(c.k, c.d).trainable(c.decoder.trainable).seed(c.seed + 2))
-                  .ptr();
-  }
+  const DecoderPtr decoder = make_decoder(c, dataset);
   const auto options = QuantizerOptions(c.k, c.codebook_size).init_codebook(make_codebook(c, dataset));
   return VQVAE(encoder, make_quantizer(c.quantizer, options), decoder);
 }

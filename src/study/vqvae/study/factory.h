@@ -2,6 +2,7 @@
 #pragma once
 
 #include <vqvae/data/gaussian_dataset.h>
+#include <vqvae/decoders/base.h>
 #include <vqvae/encoders/base.h>
 #include <vqvae/models/vqvae.h>
 #include <vqvae/study/run_config.h>
@@ -21,8 +22,12 @@ at::Tensor make_codebook(const RunConfig& config, const GaussianDataset& dataset
 /// codebook of a study quantizes.
 EncoderPtr make_encoder(const RunConfig& config, const GaussianDataset& dataset);
 
-/// make_encoder's encoder, quantizer (vq | rotation |
-/// projection) with make_codebook's codebook, decoder; seeds derived from config.seed.
+/// The decoder of config.decoder: PCA on dataset.U_k, or learned (Xavier-uniform, seeded with
+/// config.seed + 2), frozen or trainable.
+DecoderPtr make_decoder(const RunConfig& config, const GaussianDataset& dataset);
+
+/// make_encoder's encoder, quantizer (vq | rotation | projection) with make_codebook's codebook,
+/// make_decoder's decoder; seeds derived from config.seed.
 /// Throws InvalidArgument (via check_config) for an invalid configuration.
 VQVAE build_model(const RunConfig& config, const GaussianDataset& dataset);
 
