@@ -1,6 +1,6 @@
 # Test registration helpers.
 #
-# Every test process pays ~0.5 s to load LibTorch, while a whole test file runs in milliseconds;
+# Every test process pays LibTorch's start-up, far longer than a whole test file's run (docs/tests.md);
 # one ctest entry per GoogleTest *test* (gtest_discover_tests) made the suite spend most of its
 # time starting processes. So each test *file* is one ctest entry: <exe>.<file stem>, running the
 # suites that file defines (--gtest_filter built from its TEST / TEST_F / TEST_P /
@@ -16,7 +16,7 @@ function(add_vqvae_test name labels)
   add_executable(${name} ${ARG_FILES})
   target_link_libraries(${name} PRIVATE vqvae_test_support ${ARG_LIBRARIES} GTest::gtest_main)
   target_compile_options(${name} PRIVATE -Wall -Wextra)
-  target_precompile_headers(${name} REUSE_FROM vqvae_core)
+  target_precompile_headers(${name} REUSE_FROM vqvae_tensor)
   if(NOT ARG_SEPARATE_FILES)
     set_target_properties(${name} PROPERTIES UNITY_BUILD ${VQVAE_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE ${VQVAE_UNITY_BATCH_SIZE})
   endif()

@@ -9,7 +9,10 @@
 #     names it without a compiler);
 #   - a file includes a project header with quotes ("...") instead of <vqvae/...>;
 #   - a file of a torch-free layer includes LibTorch (<ATen/...>, <c10/...>, <torch/...>);
-#   - a file lies outside <layer>/vqvae/<area>/, or two layers hold the same area.
+#   - a file lies outside <layer>/vqvae/<area>/ and <layer>/vqvae/<area>/detail/ (an area's internal
+#     headers, left out of the install; nothing deeper), or two layers hold the same area;
+#   - a public header (one outside detail/) includes an internal one (<vqvae/<area>/detail/...>):
+#     installed, it would name a header the install leaves out.
 cmake_minimum_required(VERSION 3.18)
 include(${CMAKE_CURRENT_LIST_DIR}/VqvaeLayers.cmake)
 get_filename_component(SOURCE_ROOT "${SOURCE_ROOT}" ABSOLUTE)
@@ -28,6 +31,8 @@ foreach(layer IN LISTS VQVAE_LAYERS)
   foreach(area IN LISTS areas)
     if(NOT IS_DIRECTORY "${SOURCE_ROOT}/${layer}/vqvae/${area}")
       violation("${layer}/vqvae/${area}: a file directly under vqvae/ (expected <layer>/vqvae/<area>/<file>)")
+    elseif(area STREQUAL "detail")
+      violation("${layer}/vqvae/detail: 'detail' names an area's internal headers, not an area")
     elseif(DEFINED layer_of_${area})
       violation("area '${area}' is in two layers: ${layer_of_${area}} and ${layer}")
     else()
@@ -37,11 +42,12 @@ foreach(layer IN LISTS VQVAE_LAYERS)
 endforeach()
 
 # Files outside any layer folder.
+string(REPLACE ";" ", " layers_shown "${VQVAE_LAYERS}")
 file(GLOB_RECURSE all_files RELATIVE "${SOURCE_ROOT}" "${SOURCE_ROOT}/*.h" "${SOURCE_ROOT}/*.cpp")
 foreach(file IN LISTS all_files)
-  string(REGEX MATCH "^([^/]+)/vqvae/[^/]+/[^/]+$" in_layer "${file}")
+  string(REGEX MATCH "^([^/]+)/vqvae/[^/]+/(detail/)?[^/]+$" in_layer "${file}")
   if(NOT in_layer OR NOT CMAKE_MATCH_1 IN_LIST VQVAE_LAYERS)
-    violation("${file}: outside the layer folders (expected <layer>/vqvae/<area>/<file>, layers: ${VQVAE_LAYERS})")
+    violation("${file}: outside the layer folders (expected <layer>/vqvae/<area>/<file> or <layer>/vqvae/<area>/detail/<file>, layers: ${layers_shown})")
   endif()
 endforeach()
 
@@ -61,6 +67,9 @@ foreach(layer IN LISTS VQVAE_LAYERS)
       elseif(line MATCHES "#[ \t]*include[ \t]*<vqvae/([^/>]+)/([^>]+)>")
         set(area ${CMAKE_MATCH_1})
         set(header "vqvae/${CMAKE_MATCH_1}/${CMAKE_MATCH_2}")
+        if(shown MATCHES "\\.h$" AND NOT shown MATCHES "/detail/[^/]+$" AND header MATCHES "^vqvae/[^/]+/detail/")
+          violation("${shown}: a public header includes the internal <${header}> (detail/ headers are not installed)")
+        endif()
         if(NOT DEFINED layer_of_${area})
           violation("${shown}: includes <${header}>, which no layer holds")
         elseif(NOT layer_of_${area} IN_LIST may_use)

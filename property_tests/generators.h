@@ -7,7 +7,7 @@
 // be made true in float arithmetic, not only on paper (see make_quantizer_problem).
 #pragma once
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/models/vqvae.h>

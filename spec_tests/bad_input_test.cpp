@@ -3,7 +3,7 @@
 // what the code says; CLI rows are ctest entries cli.bad_input.* in CMakeLists.txt.
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>

@@ -1,11 +1,11 @@
 // The verdicts both `vqvae validate` and `vqvae conform` report (harness/check_report.h): the
 // table grouped by area, the two verdicts, JSON statuses, JUnit XML; and the float64 references
-// the checks judge against (harness/references.h), on examples computed by hand.
+// the checks judge against (harness/detail/references.h), on examples computed by hand.
 #include "test_support.h"
 
 #include <vqvae/harness/check_report.h>
-#include <vqvae/harness/conform_referee.h>
-#include <vqvae/harness/references.h>
+#include <vqvae/conform/detail/referee.h>
+#include <vqvae/harness/detail/references.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -3,7 +3,7 @@
 // bad input.
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/data/gaussian_dataset.h>
 
 #include <gtest/gtest.h>

@@ -6,9 +6,9 @@
 //   ∂L/∂c_j = Σ_{i : indices_i = j} 2 (c_j − z_i) / (B·k)   (zero for an unassigned codeword),
 // whatever the encoder; the reconstruction term sends nothing to the codebook; one SGD step of
 // the Trainer moves the codebook by exactly −lr times that gradient.
-// The same checks run against mutants/fix1_buggy_loss.h (the seed's "Current code") and fail.
+// The same checks run against mutants/fix1_buggy_loss.h (the baseline's "Current code") and fail.
 //
-// What the seed leaves implicit: with the fixed STE (fix #2), the buggy loss and a frozen encoder
+// What the baseline leaves implicit: with the fixed STE (fix #2), the buggy loss and a frozen encoder
 // and decoder, nothing in the loss requires grad at all (z, z_q and x_recon carry no graph, and
 // the codebook term compares two constants). Trainer::train_step then throws InvalidArgument
 // instead of silently doing nothing: pinned by BuggyLossWithFrozenEncoderIsAClearTrainerError.
@@ -172,7 +172,7 @@ TEST(Fix1CodebookGradient, FixedLossWithAFrozenEncoderStillHasAGradientPath) {
   EXPECT_TRUE(fixed_loss(batch(), out, 0.25).total.requires_grad());  // via the codebook term
 }
 
-// ---------------------------------------------------------------- on the seed's buggy code
+// ---------------------------------------------------------------- on the baseline's buggy code
 TEST(Fix1CodebookGradient, SeedBuggyLossFailsTheCodebookGradientCheck) {
   // Frozen encoder: backward() on a loss with no graph fails. Learned encoder: the codebook term's
   // gradient goes to z through the STE, and the codebook receives none.

@@ -5,7 +5,7 @@
 // same weights (z requires grad), z_q and the gradients of every shared parameter (codebook,
 // decoder) after vqvae_loss(...).backward() are identical; z_q's forward value equals z_q_hard;
 // z_q never carries a gradient path to the codebook; ∂z_q/∂z is the identity.
-// The same check runs against mutants/fix2_conditional_ste.h (the seed's "Current code": STE only
+// The same check runs against mutants/fix2_conditional_ste.h (the baseline's "Current code": STE only
 // when z requires grad, else z_q = z_q_hard) and fails: with the frozen encoder the
 // reconstruction term then reaches the codebook.
 #include "mutants/fix2_conditional_ste.h"
@@ -159,7 +159,7 @@ TEST(Fix2ConsistentSte, StraightThroughGradientToZIsTheIdentity) {
   EXPECT_FALSE(quantizer->codebook.grad().defined());
 }
 
-// ---------------------------------------------------------------- on the seed's buggy code
+// ---------------------------------------------------------------- on the baseline's buggy code
 TEST(Fix2ConsistentSte, SeedConditionalSteFailsTheConsistencyCheck) {
   EXPECT_TRUE(fails_because(ste_is_consistent(seed_conditional_ste_quantizer),
                             "frozen: z_q carries a gradient to the codebook"));

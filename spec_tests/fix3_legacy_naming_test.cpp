@@ -8,14 +8,14 @@
 // [[deprecated]] is checked by the ctest tests deprecation.* (spec_tests/fixes.cmake,
 // spec_tests/deprecation_check/): a use of the class fails to compile with
 // -Werror=deprecated-declarations while the equivalent use of VQVAE compiles with the same flags.
-// The same naming check runs against mutants/fix3_swapped_legacy.h (the seed's "Current code":
+// The same naming check runs against mutants/fix3_swapped_legacy.h (the baseline's "Current code":
 // encoder_weight = U_kᵀ used to decode, decoder_weight = U_k used to encode) and fails.
 #include "mutants/fix3_swapped_legacy.h"
 
 #include "hand_computed_pca.h"
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/models/legacy.h>
@@ -140,7 +140,7 @@ TEST(Fix3LegacyNamingDeathTest, RuntimeWarningIsPrintedOncePerProcessNotPerCall)
       ::testing::ExitedWithCode(1), "");
 }
 
-// ---------------------------------------------------------------- on the seed's buggy code
+// ---------------------------------------------------------------- on the baseline's buggy code
 TEST(Fix3LegacyNaming, SeedSwappedBuffersFailTheNamingCheck) {
   mutants::SwappedLegacyVQVAE model(U_k(), codebook());
   EXPECT_TRUE(fails_because(buffers_named_for_what_they_do(*model),
@@ -148,7 +148,7 @@ TEST(Fix3LegacyNaming, SeedSwappedBuffersFailTheNamingCheck) {
 }
 
 TEST(Fix3LegacyNaming, SeedSwappedBuffersComputeTheSameValues) {
-  // The reproduction is faithful: the seed's bug is in the names, not in the numbers, which is
+  // The reproduction is faithful: the baseline's bug is in the names, not in the numbers, which is
   // why only a check of the names (above) can see it.
   mutants::SwappedLegacyVQVAE seed(U_k(), codebook());
   LinearGaussianVQVAE fixed = make_legacy();

@@ -4,14 +4,14 @@
 // z = x · encoder_weight (one product, no transpose); PCADecoder's buffer `decoder_weight` is the
 // same (d, k) U_k and x_recon = z · decoder_weightᵀ; encode and decode give the hand-computed
 // values for a known U_k; decode(encode(x)) is the orthogonal projection of x onto span(U_k).
-// The same orientation check runs against mutants/fix4_double_transpose_encoder.h (the seed's
+// The same orientation check runs against mutants/fix4_double_transpose_encoder.h (the baseline's
 // "Current code": U_kᵀ (k, d) stored, transposed again in forward) and fails.
 #include "mutants/fix4_double_transpose_encoder.h"
 
 #include "hand_computed_pca.h"
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 
@@ -97,7 +97,7 @@ TEST(Fix4PcaOrientation, DecodeOfEncodeIsTheOrthogonalProjectionOntoSpanUk) {
   EXPECT_TENSOR_NEAR(decoder(encoder(projected)), projected, 1e-12);
 }
 
-// ---------------------------------------------------------------- on the seed's buggy code
+// ---------------------------------------------------------------- on the baseline's buggy code
 TEST(Fix4PcaOrientation, SeedDoubleTransposeEncoderFailsTheOrientationCheck) {
   mutants::DoubleTransposePCAEncoder encoder(U_k());
   EXPECT_TRUE(fails_because(encoder_stores_U_k_as_d_by_k(*encoder),
@@ -105,7 +105,7 @@ TEST(Fix4PcaOrientation, SeedDoubleTransposeEncoderFailsTheOrientationCheck) {
 }
 
 TEST(Fix4PcaOrientation, SeedDoubleTransposeEncoderComputesTheSameZ) {
-  // Faithful reproduction: the seed's encoder is right in value, wrong in what it stores.
+  // Faithful reproduction: the baseline's encoder is right in value, wrong in what it stores.
   mutants::DoubleTransposePCAEncoder encoder(U_k());
   EXPECT_TENSOR_NEAR(encoder(batch()), expected_z(), 1e-12);
   EXPECT_EQ(shape_string(encoder->named_buffers()["encoder_weight"]), "(2, 3)");

@@ -7,7 +7,7 @@
 // frozen encoder, every parameter moves with learned ones); the rotation trick's gradient is
 // ∂L/∂z = λ Rᵀ g with λ = ‖q‖/‖z‖, R = I − 2 r rᵀ + 2 q̂ êᵀ, on hand-computed 2-D and 3-D cases,
 // and nothing reaches q through it.
-// The same checks run against mutants/fix5_rotation_without_z_q_hard.h and fail: (a) the seed's
+// The same checks run against mutants/fix5_rotation_without_z_q_hard.h and fail: (a) the baseline's
 // rotation forward whose info lacks z_q_hard (the loss falls back to z_q, which has no path to
 // the codebook); (b) a rotation trick with the scale inverted, ‖z‖/‖q‖.
 #include "mutants/fix5_rotation_without_z_q_hard.h"
@@ -218,7 +218,7 @@ TEST(Fix5RotationZqHard, TrainingStepWorksWithTheProjectionQuantizer) {
   expect_learned_training_step(projection);
 }
 
-// ---------------------------------------------------------------- z_q_hard, on the seed's code
+// ---------------------------------------------------------------- z_q_hard, on the baseline's code
 TEST(Fix5RotationZqHard, SeedRotationForwardWithoutZqHardFailsTheCheck) {
   // Its info has no 'z_q_hard'; the fallback z_q carries no gradient to the codebook, so with a
   // frozen encoder the loss has no graph at all and backward() fails.

@@ -19,7 +19,7 @@
 // missing bias correction, a wrong degenerate rotation case) fails by orders of magnitude.
 #include "test_support.h"
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/models/vqvae.h>

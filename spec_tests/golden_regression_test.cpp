@@ -1,5 +1,5 @@
 // Golden regression: fixtures/pca_goldens.h5 against what the library computes now, and
-// the behaviour behind `vqvae goldens check|regen` (src/harness/vqvae/harness/golden_file.h, goldens.h): diff reports with
+// the behaviour behind `vqvae goldens check|regen` (src/harness/vqvae/goldens/golden_file.h, pca_suite.h): diff reports with
 // counts, errors and indices; errors that name file, group and dataset; byte-identical, atomic
 // regeneration that leaves an unchanged file untouched and never writes under CI unless forced.
 // Expected values come from independent facts (z = x·U_k recomputed in double, U_k orthonormal,
@@ -7,8 +7,8 @@
 // source tree's fixtures/: every writing test works on a copy in a temporary folder.
 #include "test_support.h"
 
-#include <vqvae/core/runtime.h>
-#include <vqvae/harness/goldens.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/goldens/pca_suite.h>
 #include <vqvae/io/hdf5_file.h>
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Goldens whose bytes do not depend on the CPU (fixtures/README.md, "Why the bytes do not depend
 // on the CPU"). `vqvae goldens regen` writes each stored value as the float64 value of its formula
 // (applied to the stored values it depends on) rounded once to float32, computed with LibTorch in
-// float64 through OpenBLAS and LAPACK (harness/golden_precision.h). Here every value of both
+// float64 through OpenBLAS and LAPACK (goldens/precision.h). Here every value of both
 // files is recomputed by a second, independent path — the scalar float64 loops of
 // support/scalar_float64.h, from the same float32 draws of LibTorch's generator — and must be:
 //   1. its correctly rounded value (float(exact) == stored, bit for bit), and
@@ -16,12 +16,12 @@
 #include "scalar_float64.h"
 #include "test_support.h"
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/decoders/linear.h>
-#include <vqvae/harness/conform.h>
-#include <vqvae/harness/goldens.h>
+#include <vqvae/conform/conform.h>
+#include <vqvae/goldens/pca_suite.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -356,7 +356,7 @@ TEST(GoldenRounding, ConformGoldensAreCorrectlyRoundedFloat64Values) {
   const int64_t B = 8, k = options.k(), n = options.n_samples(), codewords = 8;
   const double beta = 0.25;
 
-  // The inputs (harness/conform.cpp, conform_golden_records and make_inputs), each from the
+  // The inputs (conform/cases.cpp, conform_golden_records and make_inputs), each from the
   // stored values before it.
   const Matrix X = rounded(data.X), U = rounded(data.U_k), x = rows_of(X, 0, B);
   const Bounded latents = scalar::multiply(x, U);                     // (B, k) quantizer, loss, ste "z"

@@ -4,11 +4,11 @@
 // interval that matches a hand computation and published t quantiles.
 #include "test_support.h"
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/math/statistics.h>
 #include <vqvae/search/nearest_codeword.h>
-#include <vqvae/study/experiment.h>
+#include <vqvae/experiment/experiment.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/run.h>
 

@@ -1,5 +1,5 @@
 // Runs that cannot succeed (docs/study.md), as a library: the memory estimate and its refusal
-// (src/study/vqvae/study/resources.h), divergence (TrainingDiverged with the partial run), a
+// (src/study/vqvae/preflight/memory_estimate.h), divergence (TrainingDiverged with the partial run), a
 // stop request ending a run or an experiment after the current step (core/interrupt.h), and the
 // second signal removing the atomic writers' temporaries before _exit. The program's side is in
 // cli/cases.sh (cli.run_safety.*).
@@ -11,9 +11,9 @@
 #include <vqvae/evaluation/metrics.h>
 #include <vqvae/io/atomic_file.h>
 #include <vqvae/io/hdf5_file.h>
-#include <vqvae/study/experiment.h>
+#include <vqvae/experiment/experiment.h>
 #include <vqvae/study/factory.h>
-#include <vqvae/study/resources.h>
+#include <vqvae/preflight/memory_estimate.h>
 #include <vqvae/study/run.h>
 
 #include <gtest/gtest.h>

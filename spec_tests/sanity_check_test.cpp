@@ -1,4 +1,4 @@
-// The seed's "Quick sanity check" (BASELINE_FIXES.md, "Test after fixing"), ported line by line.
+// The baseline's "Quick sanity check" (BASELINE_FIXES.md, "Test after fixing"), ported line by line.
 // Each Python line is quoted above its C++ counterpart.
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/decoders/linear.h>

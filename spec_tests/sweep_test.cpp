@@ -7,9 +7,9 @@
 
 #include <vqvae/io/hdf5_file.h>
 #include <vqvae/study/factory.h>
-#include <vqvae/study/sweep_cells.h>
-#include <vqvae/study/sweep_grid.h>
-#include <vqvae/study/sweep_shard.h>
+#include <vqvae/experiment/sweep_cells.h>
+#include <vqvae/experiment/sweep_grid.h>
+#include <vqvae/experiment/sweep_shard.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

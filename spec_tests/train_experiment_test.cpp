@@ -1,17 +1,17 @@
 // `vqvae train` and `vqvae experiment` as a library: src/study/vqvae/study/run.h and
-// src/study/vqvae/study/experiment.h. D(R) against closed forms, a 1-D source end to end, training lowers
+// src/study/vqvae/experiment/experiment.h. D(R) against closed forms, a 1-D source end to end, training lowers
 // distortion, identical histories for the same seed, dead-code revival on a codebook built to
 // have dead codes, and the HDF5 files. Small sizes throughout: the whole file runs in seconds.
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/io/hdf5_file.h>
 #include <vqvae/math/rate_distortion.h>
 #include <vqvae/models/vqvae.h>
 #include <vqvae/quantizers/vq.h>
-#include <vqvae/study/experiment.h>
+#include <vqvae/experiment/experiment.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/run.h>
 #include <vqvae/study/run_config.h>

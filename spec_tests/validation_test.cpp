@@ -1,10 +1,10 @@
-// `vqvae validate` (harness/validate.h): every quantizer × encoder × init passes on small
-// sizes; a broken quantizer (the seed's conditional STE, bug #2) makes the same checks fail;
+// `vqvae validate` (validate/validate.h): every quantizer × encoder × init passes on small
+// sizes; a broken quantizer (the baseline's conditional STE, bug #2) makes the same checks fail;
 // invalid configurations are refused before any work.
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
-#include <vqvae/harness/validate.h>
+#include <vqvae/tensor/checks.h>
+#include <vqvae/validate/validate.h>
 #include <vqvae/quantizers/vq.h>
 #include <vqvae/study/factory.h>
 
@@ -60,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(
              to_string(std::get<2>(info.param));
     });
 
-// The seed's bug #2, faithfully: `if z.requires_grad: STE else: z_q = z_q_hard`.
+// The baseline's bug #2, faithfully: `if z.requires_grad: STE else: z_q = z_q_hard`.
 class ConditionalSteQuantizer : public QuantizerBase {
  public:
   explicit ConditionalSteQuantizer(const QuantizerOptions& o) : QuantizerBase("ConditionalSteQuantizer", o) {}

@@ -49,7 +49,7 @@ trap 'rm -rf "$scratch"' EXIT
 # A small configuration: the cases at the configuration run too, and stay quick.
 config="--n 1000 --codebook-size 32 --batch-size 64"
 
-# Each mode is gated on what it runs: the Python doubles and the seed-API driver import torch and
+# Each mode is gated on what it runs: the Python doubles and the baseline-API driver import torch and
 # h5py; the drivers that answer with a file import h5py; those that crash, hang or write garbage
 # need only Python's standard library.
 need_python() {

@@ -5,12 +5,16 @@
 
 cmake/check_layers.cmake checks that every include points to a layer below; inside one layer (one
 target) it cannot see two folders including each other. This script reads every .h/.cpp under
-SOURCE_ROOT (src/), maps each `#include <vqvae/AREA/FILE>` to the file it names, and fails (one
-line per finding, then a count) when
+SOURCE_ROOT (src/), maps each `#include <vqvae/AREA/FILE>` (or `<vqvae/AREA/detail/FILE>`, an
+area's internal header) to the file it names, and fails (one line per finding, then a count) when
 
-  - folders reach each other in a circle: src/<layer>/vqvae/<area>/ includes, directly or through
-    other folders, a folder that includes it back (each cycle is printed with one include line per
+  - folders reach each other in a circle: src/<layer>/vqvae/<area>/ (its detail/ subfolder
+    counted as part of it) includes, directly or through other folders, a folder that includes it
+    back (each cycle is printed with one include line per
     step, the file and line that make it);
+  - inside one folder, files reach each other in a circle: a header and its source count as one
+    unit (foo.h, foo.cpp), and no unit includes, directly or through others, a unit that includes
+    it back (an include "running back up": the folder's files have an order);
   - a file of a layer that promises to be free of LibTorch (VQVAE_TORCH_FREE_LAYERS in
     cmake/VqvaeLayers.cmake) reaches <ATen/...>, <c10/...> or <torch/...> through the project
     headers it includes, transitively (the chain is printed).
@@ -31,45 +35,9 @@ def torch_free_layers(table):
     return match.group(1).split() if match else []
 
 
-def main(argv):
-    if len(argv) not in (1, 2):
-        print("usage: check_folders.py SOURCE_ROOT [LAYER_TABLE]", file=sys.stderr)
-        return 2
-    root = os.path.abspath(argv[0])
-    table = argv[1] if len(argv) == 2 else os.path.join(root, "..", "cmake", "VqvaeLayers.cmake")
-    free = torch_free_layers(table)
-
-    # Every source file, and the header each <vqvae/...> include names.
-    files, by_header = [], {}
-    for directory, _, names in os.walk(root):
-        for name in names:
-            if name.endswith((".h", ".cpp")):
-                path = os.path.relpath(os.path.join(directory, name), root)
-                files.append(path)
-                parts = path.split(os.sep)  # <layer>/vqvae/<area>/<file>
-                if len(parts) == 4 and parts[1] == "vqvae":
-                    by_header["vqvae/" + parts[2] + "/" + parts[3]] = path
-    includes = {}  # file -> [(line number, included text, resolved project file or None)]
-    for path in files:
-        found = []
-        for number, line in enumerate(open(os.path.join(root, path), encoding="utf-8", errors="replace"), 1):
-            match = INCLUDE.match(line)
-            if match:
-                found.append((number, match.group(1), by_header.get(match.group(1))))
-        includes[path] = found
-
-    def folder(path):
-        return os.path.dirname(path)
-
-    # Folder graph: an edge per include between two folders, remembering one line that makes it.
-    edges = {}
-    for path, found in includes.items():
-        for number, text, target in found:
-            if target and folder(target) != folder(path):
-                edges.setdefault(folder(path), {}).setdefault(folder(target), f"{path}:{number}: #include <{text}>")
-
-    findings = []
-    # Cycles: strongly connected components of the folder graph (Tarjan), each with one circle.
+def circles(edges):
+    """One circle per strongly connected component (Tarjan) of the graph edges[a][b], found by a
+    breadth-first search back to the component's first node: each a list of nodes."""
     index, low, stack, on_stack, components = {}, {}, [], set(), []
 
     def visit(node):
@@ -96,8 +64,8 @@ def main(argv):
     for node in sorted(set(edges) | {t for targets in edges.values() for t in targets}):
         if node not in index:
             visit(node)
+    found = []
     for component in components:
-        # One circle through the component, by a breadth-first search back to its first folder.
         start, members = component[0], set(component)
         previous, queue = {start: None}, [start]
         circle = None
@@ -116,9 +84,66 @@ def main(argv):
                 if nxt not in previous:
                     previous[nxt] = node
                     queue.append(nxt)
-        steps = [edges[a][b] for a, b in zip(circle, circle[1:] + circle[:1])]
-        findings.append("folders reach each other in a circle: " + " -> ".join(circle + [start]) + "\n    " +
-                        "\n    ".join(steps))
+        found.append(circle)
+    return found
+
+
+def main(argv):
+    if len(argv) not in (1, 2):
+        print("usage: check_folders.py SOURCE_ROOT [LAYER_TABLE]", file=sys.stderr)
+        return 2
+    root = os.path.abspath(argv[0])
+    table = argv[1] if len(argv) == 2 else os.path.join(root, "..", "cmake", "VqvaeLayers.cmake")
+    free = torch_free_layers(table)
+
+    # Every source file, and the header each <vqvae/...> include names.
+    files, by_header = [], {}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if name.endswith((".h", ".cpp")):
+                path = os.path.relpath(os.path.join(directory, name), root)
+                files.append(path)
+                parts = path.split(os.sep)  # <layer>/vqvae/<area>/<file> or <layer>/vqvae/<area>/detail/<file>
+                if parts[1:2] == ["vqvae"] and (len(parts) == 4 or (len(parts) == 5 and parts[3] == "detail")):
+                    by_header["/".join(["vqvae"] + parts[2:])] = path
+    includes = {}  # file -> [(line number, included text, resolved project file or None)]
+    for path in files:
+        found = []
+        for number, line in enumerate(open(os.path.join(root, path), encoding="utf-8", errors="replace"), 1):
+            match = INCLUDE.match(line)
+            if match:
+                found.append((number, match.group(1), by_header.get(match.group(1))))
+        includes[path] = found
+
+    def folder(path):
+        # An area's detail/ headers belong to the area: the area and its internals are one folder.
+        directory = os.path.dirname(path)
+        return os.path.dirname(directory) if os.path.basename(directory) == "detail" else directory
+
+    # Folder graph: an edge per include between two folders, remembering one line that makes it.
+    edges = {}
+    for path, found in includes.items():
+        for number, text, target in found:
+            if target and folder(target) != folder(path):
+                edges.setdefault(folder(path), {}).setdefault(folder(target), f"{path}:{number}: #include <{text}>")
+
+    # Units: a header and its source (foo.h, foo.cpp) are one; an edge per include between two
+    # units of the same folder. A circle here is an include running back up inside a folder.
+    def unit(path):
+        return os.path.splitext(path)[0]
+
+    unit_edges = {}
+    for path, found in includes.items():
+        for number, text, target in found:
+            if target and folder(target) == folder(path) and unit(target) != unit(path):
+                unit_edges.setdefault(unit(path), {}).setdefault(unit(target), f"{path}:{number}: #include <{text}>")
+
+    findings = []
+    for what, graph in (("folders", edges), ("files of one folder", unit_edges)):
+        for circle in circles(graph):
+            steps = [graph[a][b] for a, b in zip(circle, circle[1:] + circle[:1])]
+            findings.append(f"{what} reach each other in a circle: " + " -> ".join(circle + [circle[0]]) +
+                            "\n    " + "\n    ".join(steps))
 
     # Torch-free layers, transitively.
     for path in sorted(includes):
@@ -148,7 +173,8 @@ def main(argv):
         print(f"check_folders: {len(findings)} finding(s) in {len(files)} files, {folders} folders")
         return 1
     print(f"check_folders: OK — {len(files)} files, {folders} folders, {sum(len(t) for t in edges.values())} "
-          f"folder-to-folder edges, no cycle; torch-free layers ({', '.join(free)}) reach no LibTorch header")
+          f"folder-to-folder edges, {sum(len(t) for t in unit_edges.values())} file-to-file edges inside folders, "
+          f"no cycle; torch-free layers ({', '.join(free)}) reach no LibTorch header")
     return 0
 
 

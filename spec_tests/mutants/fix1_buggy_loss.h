@@ -2,7 +2,7 @@
 // Gradient Flow", src/training/losses.py line 40) for spec_tests/fix1_codebook_gradient_test.cpp.
 // Test tree only: never part of src/.
 //
-// The seed's "Current code":
+// The baseline's "Current code":
 //   def vqvae_loss(x, x_recon, z, z_q, beta=0.25):
 //       recon_loss = F.mse_loss(x_recon, x)
 //       codebook_loss = F.mse_loss(z.detach(), z_q)  # ❌ WRONG

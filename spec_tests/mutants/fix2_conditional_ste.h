@@ -2,7 +2,7 @@
 // src/quantizers/vq.py lines 63-71) for spec_tests/fix2_consistent_ste_test.cpp.
 // Test tree only: never part of src/.
 //
-// The seed's "Current code":
+// The baseline's "Current code":
 //   if z.requires_grad:
 //       z_q = z + (z_q_hard - z).detach()
 //   else:

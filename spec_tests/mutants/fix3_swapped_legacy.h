@@ -2,7 +2,7 @@
 // Code", src/models/legacy.py lines 47-50, 68, 78) for spec_tests/fix3_legacy_naming_test.cpp.
 // Test tree only: never part of src/.
 //
-// The seed's "Current code":
+// The baseline's "Current code":
 //   self.register_buffer('encoder_weight', U_k.T)  # (k, d)
 //   self.register_buffer('decoder_weight', U_k)    # (d, k)
 //   z = x @ self.decoder_weight        # ❌ Using decoder_weight to encode!

@@ -2,7 +2,7 @@
 // src/encoders/linear.py line 34) for spec_tests/fix4_pca_orientation_test.cpp.
 // Test tree only: never part of src/.
 //
-// The seed's "Current code" (encoder; the decoder it quotes is already the fixed one):
+// The baseline's "Current code" (encoder; the decoder it quotes is already the fixed one):
 //   self.register_buffer('encoder_weight', U_k.T)  # (k, d)
 //   z = x @ self.encoder_weight.T  # Transpose again: (B,d) @ (d,k)
 // Same values as the fix; the stored orientation differs from the decoder's (d, k).

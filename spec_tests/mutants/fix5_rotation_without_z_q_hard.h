@@ -2,7 +2,7 @@
 // src/quantizers/rotation_vq.py) for spec_tests/fix5_rotation_z_q_hard_test.cpp.
 // Test tree only: never part of src/.
 //
-// (a) The baseline's RotationVectorQuantizer.forward before the fix: the seed shows the fixed
+// (a) The baseline's RotationVectorQuantizer.forward before the fix: the baseline shows the fixed
 //     forward with `'z_q_hard': q,  # ✅ Add this`; without that line the info dict is
 //       info = {'distances': distances, 'commitment_loss': commitment_loss}
 //     and a consumer that needs z_q_hard can only fall back to z_q.
@@ -32,7 +32,7 @@ struct BaselineQuantizerResult {
 /// (a) RotationVectorQuantizer.forward of the baseline, before fix #5. codebook (n, k), z (B, k).
 inline BaselineQuantizerResult baseline_rotation_forward(const at::Tensor& codebook,
                                                          const at::Tensor& z) {
-  // "... existing distance computation ..." (elided by the seed): squared Euclidean distances.
+  // "... existing distance computation ..." (elided by the baseline): squared Euclidean distances.
   const at::Tensor distances_sq = (z.unsqueeze(1) - codebook.unsqueeze(0)).pow(2).sum(-1);
   const at::Tensor indices = distances_sq.argmin(1);
   const at::Tensor q = codebook.index_select(0, indices);  // This is z_q_hard

@@ -1,6 +1,6 @@
 #include "test_support.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 
 #include <ATen/ATen.h>
 

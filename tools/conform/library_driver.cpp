@@ -2,8 +2,8 @@
 // case with the library's own classes and writes the response, so `vqvae conform` can check the
 // library exactly as it checks another implementation — the protocol is not tuned to Python.
 //   vqvae_library_driver REQUEST.h5 RESPONSE.h5
-#include <vqvae/core/runtime.h>
-#include <vqvae/harness/conform_protocol.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/conform/protocol.h>
 
 #include <exception>
 #include <iostream>

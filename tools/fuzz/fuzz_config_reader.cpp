@@ -4,7 +4,7 @@
 // report is a finding.
 #include "fuzz_io.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/study/run_config.h>
 
 #include <cstdio>

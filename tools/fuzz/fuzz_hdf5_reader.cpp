@@ -7,8 +7,8 @@
 // other exception, a crash or a sanitizer report is a finding.
 #include "fuzz_io.h"
 
-#include <vqvae/core/checks.h>
-#include <vqvae/harness/goldens.h>
+#include <vqvae/tensor/checks.h>
+#include <vqvae/goldens/pca_suite.h>
 #include <vqvae/io/hdf5_file.h>
 
 #include <cstdio>

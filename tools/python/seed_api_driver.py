@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Conformance driver for a repository with the seed's Python API (protocol version 3).
+"""Conformance driver for a repository with the baseline's Python API (protocol version 3).
 
     /usr/bin/python3 tools/python/seed_api_driver.py --repo PATH REQUEST.h5 RESPONSE.h5
 
@@ -37,7 +37,7 @@ import warnings
 # torch.set_num_threads, nor is the OpenMP pool of scikit-learn's k-means.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")  # the seed's src.evaluation imports its plotting module
+os.environ.setdefault("MPLBACKEND", "Agg")  # the baseline's src.evaluation imports its plotting module
 
 PROTOCOL_VERSION = 3
 
@@ -64,7 +64,7 @@ def fail(message):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", required=True, help="repository whose package `src` has the seed's API")
+    parser.add_argument("--repo", required=True, help="repository whose package `src` has the baseline's API")
     parser.add_argument("request")
     parser.add_argument("response")
     args = parser.parse_args()
@@ -1046,7 +1046,7 @@ def case_checkpoint(attrs, data, missing, extra):
 
 
 # ---------------------------------------------------------------- the surface
-# Where the seed API has each class and function of the protocol's surface table.
+# Where the baseline API has each class and function of the protocol's surface table.
 SURFACE = {
     "GaussianDataset": "data",
     "PCAEncoder": "encoders", "LearnedLinearEncoder": "encoders",

@@ -4,7 +4,7 @@ From the root of a checkout of the baseline (the repository with the package `sr
 
     PYTHONPATH=/path/to/vqvae/tools/python /usr/bin/python3 -m pytest -p vqvae_conform --vqvae-conform
 
-runs conform once for the session through the seed-API driver (seed_api_driver.py, beside this
+runs conform once for the session through the baseline-API driver (seed_api_driver.py, beside this
 file) and adds one item per check, named by its stable id and grouped by area
 (`conform/trainer::trainer.evaluate.recon_loss`), so that -k, -x, --lf, -q/-v and --junitxml work
 as for any test. A failure shows the check's detail (the case, the numbers against the definition)

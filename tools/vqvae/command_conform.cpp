@@ -1,5 +1,5 @@
 // `vqvae conform --driver "CMD ..."`: the harness's checks pointed at another implementation of
-// the seed's API (harness/conform.h): the golden suite's cases, the areas' built-in cases and cases
+// the baseline's API (conform/conform.h): the golden suite's cases, the areas' built-in cases and cases
 // at the configuration about to run (the configuration flags of `validate`), run by the driver,
 // judged here. `--area` and `--only` run a subset, `--list-checks` prints every check's id,
 // `--expect FILE` accepts known defects by id (`--strict`: one that passes fails the run),
@@ -10,8 +10,8 @@
 #include "config_flags.h"
 
 #include <vqvae/core/errors.h>
-#include <vqvae/core/runtime.h>
-#include <vqvae/harness/conform.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/conform/conform.h>
 #include <vqvae/io/atomic_file.h>
 
 #include <unistd.h>
@@ -35,7 +35,7 @@ CommandRunner add_conform_command(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
-      "conform", "Check another implementation of the seed's API through a driver: the five fixes and the "
+      "conform", "Check another implementation of the baseline's API through a driver: the five fixes and the "
                  "pipeline behind the study (data, PCA, quantizers, loss, inits, metrics, trainer) "
                  "(docs/conform_protocol.md)");
   flags->config = std::make_unique<ConfigFlags>(sub);

@@ -3,7 +3,7 @@
 
 #include <vqvae/data/gaussian_dataset.h>
 #include <vqvae/study/dataset_export.h>
-#include <vqvae/study/resources.h>
+#include <vqvae/preflight/memory_estimate.h>
 
 #include <iostream>
 #include <memory>

@@ -5,15 +5,16 @@
 // runs one shard of the grid and writes a part for `vqvae merge` (command_merge.cpp).
 #include "commands.h"
 #include "config_flags.h"
+#include "schedule_flags.h"
 
 #include <vqvae/core/format.h>
 #include <vqvae/core/interrupt.h>
-#include <vqvae/core/runtime.h>
-#include <vqvae/study/experiment.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/experiment/experiment.h>
 #include <vqvae/study/factory.h>
-#include <vqvae/study/resources.h>
-#include <vqvae/study/sweep_report.h>
-#include <vqvae/study/sweep_shard.h>
+#include <vqvae/preflight/memory_estimate.h>
+#include <vqvae/experiment/sweep_report.h>
+#include <vqvae/experiment/sweep_shard.h>
 
 #include <unistd.h>
 
@@ -27,19 +28,10 @@
 namespace vqvae::cli {
 namespace {
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
-
 // "16,64,256" -> ascending sizes. Throws InvalidArgument naming --codebook-sizes.
 std::vector<int64_t> parse_sizes(const std::string& text) {
   std::vector<int64_t> sizes;
-  for (const std::string& item : split_list(text)) {
+  for (const std::string& item : split(text, ',')) {
     if (item.size() > 12 || item.find_first_not_of("0123456789") != std::string::npos || std::stoll(item) < 1)
       throw_invalid_argument(param("codebook_sizes"), "must be a comma-separated list of integers >= 1, got " +
                                                           in_quotes(text));
@@ -80,11 +72,12 @@ CellProgress progress_printer(const SweepGrid& grid, int64_t training_total, con
 CommandRunner add_experiment_command(CLI::App& app) {
   struct Flags {
     std::unique_ptr<ConfigFlags> config;
+    std::unique_ptr<ScheduleFlags> schedule;
     std::string inits = "uniform,random_normal,kmeans,rd_gaussian,rd_waterfill";
     std::string codebook_sizes, shard;
-    int64_t seeds = 5, epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
+    int64_t seeds = 5;
     int64_t kmeans_max_iter = 100;
-    bool revive = false, quiet = false, print_config = false;
+    bool quiet = false, print_config = false;
     std::string out = "experiment.h5", plot = "experiment.png";
   };
   auto flags = std::make_shared<Flags>();
@@ -100,14 +93,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
                   "array job: SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT)");
   sub->add_option("--inits", flags->inits, "Comma-separated initialisations to compare")->capture_default_str();
   sub->add_option("--seeds", flags->seeds, "Runs per init (seeds --seed, --seed + 1, ...)")->capture_default_str();
-  auto* epochs = sub->add_option("--epochs", flags->epochs, "Passes over the dataset per run")->capture_default_str();
-  auto* steps = sub->add_option("--steps", flags->steps, "Optimizer steps per run (instead of --epochs)");
-  epochs->excludes(steps);
-  sub->add_option("--eval-every", flags->eval_every, "Evaluate every N steps (default: once per epoch)");
-  sub->add_flag("--revive-dead-codes", flags->revive,
-                "Re-seed codewords unused over the revival window from latents of the current batch");
-  sub->add_option("--revival-window", flags->revival_window,
-                  "Steps without use after which a codeword is dead (default: one epoch)");
+  flags->schedule = std::make_unique<ScheduleFlags>(sub, " per run");
   sub->add_option("--kmeans-max-iter", flags->kmeans_max_iter, "Lloyd iterations of the k-means reference")
       ->capture_default_str();
   sub->add_option("--out", flags->out,
@@ -123,36 +109,32 @@ CommandRunner add_experiment_command(CLI::App& app) {
                 "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
-    if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
-    if (flags->eval_every < 0)
-      throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
-    if (flags->revival_window < 0)
-      throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
+    const TrainingRunOptions schedule = flags->schedule->resolve();  // exit 2 on an invalid one
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
 
     SweepGrid grid;
     grid.codebook_sizes = flags->codebook_sizes.empty() ? std::vector<int64_t>{config.codebook_size}
                                                         : parse_sizes(flags->codebook_sizes);
-    config.codebook_size = grid.codebook_sizes.back();  // the largest: memory estimate and warnings
+    config.codebook_size = grid.codebook_sizes.front();  // the first cell's, as the grid's reports say
     grid.config = config;
     ExperimentOptions& options = grid.options;
     options.inits.clear();
-    for (const std::string& init : split_list(flags->inits))
+    for (const std::string& init : split(flags->inits, ','))
       options.inits.push_back(parse_choice(kInitNames, init, param("inits")));
     options.seeds = flags->seeds;
-    options.training.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
-        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
+    options.training = schedule;
     options.kmeans_max_iter = flags->kmeans_max_iter;
     check_grid(grid);  // sizes, seeds, inits, k-means options
     const std::optional<ShardSpec> shard =
         flags->shard.empty() ? shard_from_slurm_environment() : std::optional(parse_shard(flags->shard, param("shard")));
-    const MemoryEstimate estimate = estimate_experiment_memory(config, options);
-    if (flags->print_config) return print_config(config, estimate);
+    const MemoryEstimate estimate = estimate_experiment_memory(grid);
+    // The largest cell's configuration: the one --print-config shows and the warnings judge.
+    const RunConfig largest = size_config(grid, grid.codebook_sizes.back());
+    if (flags->print_config) return print_config(largest, estimate);
     std::vector<std::pair<std::string, std::string>> outputs = {{"--out", flags->out}};
     if (!shard) outputs.emplace_back("--plot", flags->plot);
     // before any work; the warnings name the flag given (--codebook-sizes: its largest size)
-    prepare_run(config, estimate, global, outputs, flags->codebook_sizes.empty() ? "codebook_size" : "codebook_sizes");
+    prepare_run(largest, estimate, global, outputs, flags->codebook_sizes.empty() ? "codebook_size" : "codebook_sizes");
 
     const std::string work_folder = flags->out + ".partial";
     const std::vector<SweepCell> cells = shard_cells(grid, shard.value_or(ShardSpec{}));

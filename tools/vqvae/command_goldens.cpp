@@ -1,13 +1,13 @@
 // `vqvae goldens check|regen`: the HDF5 golden fixtures of fixtures/ (every suite of
-// harness/golden_suites.h: pca_goldens.h5, conform_goldens.h5; schemas in fixtures/README.md).
+// fixtures/golden_suites.h: pca_goldens.h5, conform_goldens.h5; schemas in fixtures/README.md).
 // check: compare each file with what the library computes now in float32 (exit 0/1). regen: compute
-// the float64 reference the files store (harness/golden_precision.h: no BLAS kernel moves its
+// the float64 reference the files store (goldens/precision.h: no BLAS kernel moves its
 // bits), show what changed, then rewrite atomically; never under CI unless --force. Both compute
 // on one thread, whatever --threads says.
 #include "commands.h"
 
-#include <vqvae/core/runtime.h>
-#include <vqvae/harness/golden_suites.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/fixtures/golden_suites.h>
 
 #include <cstdlib>
 #include <filesystem>

@@ -5,10 +5,10 @@
 #include "commands.h"
 
 #include <vqvae/core/format.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/study/factory.h>
-#include <vqvae/study/sweep_report.h>
-#include <vqvae/study/sweep_shard.h>
+#include <vqvae/experiment/sweep_report.h>
+#include <vqvae/experiment/sweep_shard.h>
 
 #include <iostream>
 #include <memory>

@@ -3,13 +3,14 @@
 // history (--out HDF5, --csv) and prints the final summary against D(R) (--json: one object).
 #include "commands.h"
 #include "config_flags.h"
+#include "schedule_flags.h"
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/core/format.h>
 #include <vqvae/core/interrupt.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/study/factory.h>
-#include <vqvae/study/resources.h>
+#include <vqvae/preflight/memory_estimate.h>
 #include <vqvae/study/run.h>
 
 #include <unistd.h>
@@ -30,8 +31,8 @@ std::string number(double value, int significant = 4) { return format_significan
 CommandRunner add_train_command(CLI::App& app) {
   struct Flags {
     std::unique_ptr<ConfigFlags> config;
-    int64_t epochs = 20, steps = 0, eval_every = 0, revival_window = 0;
-    bool revive = false, json = false, print_config = false;
+    std::unique_ptr<ScheduleFlags> schedule;
+    bool json = false, print_config = false;
     std::string out, csv;
   };
   auto flags = std::make_shared<Flags>();
@@ -39,15 +40,7 @@ CommandRunner add_train_command(CLI::App& app) {
       "train", "Train the configuration, record every metric per evaluation, and compare the "
                "final distortion with the Gaussian bound D(R), R = log2(codebook size)");
   flags->config = std::make_unique<ConfigFlags>(sub);
-  auto* epochs = sub->add_option("--epochs", flags->epochs, "Passes over the dataset")->capture_default_str();
-  auto* steps = sub->add_option("--steps", flags->steps, "Optimizer steps (instead of --epochs)");
-  epochs->excludes(steps);
-  sub->add_option("--eval-every", flags->eval_every,
-                  "Evaluate on the whole dataset every N steps (default: once per epoch)");
-  sub->add_flag("--revive-dead-codes", flags->revive,
-                "Re-seed codewords unused over the revival window from latents of the current batch");
-  sub->add_option("--revival-window", flags->revival_window,
-                  "Steps without use after which a codeword is dead (default: one epoch)");
+  flags->schedule = std::make_unique<ScheduleFlags>(sub, "");
   sub->add_option("--out", flags->out, "HDF5 file for the history, summary and configuration");
   sub->add_option("--csv", flags->csv, "CSV file for the history");
   sub->add_flag("--json", flags->json, "Print the final summary as one JSON object");
@@ -55,15 +48,7 @@ CommandRunner add_train_command(CLI::App& app) {
                 "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     const RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
-    if (flags->epochs < 1) throw_invalid_argument(param("epochs"), "must be >= 1, got " + std::to_string(flags->epochs));
-    if (flags->steps < 0) throw_invalid_argument(param("steps"), "must be >= 1, got " + std::to_string(flags->steps));
-    if (flags->eval_every < 0)
-      throw_invalid_argument(param("eval_every"), "must be >= 1, got " + std::to_string(flags->eval_every));
-    if (flags->revival_window < 0)
-      throw_invalid_argument(param("revival_window"), "must be >= 1, got " + std::to_string(flags->revival_window));
-    TrainingRunOptions options;
-    options.epochs(flags->epochs).steps(flags->steps).eval_every(flags->eval_every)
-        .revive_dead_codes(flags->revive).revival_window(flags->revival_window);
+    TrainingRunOptions options = flags->schedule->resolve();  // exit 2 on an invalid one
     const MemoryEstimate estimate = estimate_train_memory(config, options);
     if (flags->print_config) return print_config(config, estimate);
     prepare_run(config, estimate, global, {{"--out", flags->out}, {"--csv", flags->csv}});  // before any work
@@ -79,7 +64,7 @@ CommandRunner add_train_command(CLI::App& app) {
                 << number(r.loss_commitment) << ")  D " << number(r.distortion) << "  D test " << number(r.test_distortion)
                 << "  codes "
                 << r.codes_used << "/" << n << "  rate " << number(r.rate_bits, 3) << " bits"
-                << (flags->revive ? "  revived " + std::to_string(r.revived) : "") << std::endl;
+                << (flags->schedule->revive_dead_codes() ? "  revived " + std::to_string(r.revived) : "") << std::endl;
     });
     if (tty) {
       options.on_step([&, last](int64_t step, int64_t total, double loss, double recon, double codebook,
@@ -120,7 +105,7 @@ CommandRunner add_train_command(CLI::App& app) {
       std::cerr << "vqvae: " << e.what() << "; "
                 << (written.empty() ? "nothing written (no --out or --csv)"
                                     : "history up to step " + std::to_string(e.partial().history.back().step) +
-                                          " is in " + joined(written) + " (status diverged)")
+                                          " is in " + listed(written) + " (status diverged)")
                 << std::endl;
       return 1;
     }
@@ -130,7 +115,7 @@ CommandRunner add_train_command(CLI::App& app) {
       std::cerr << "vqvae: interrupted by " << signal_name(stop_signal()) << " after step " << result.last_step
                 << " of " << run_schedule(config.n, config.batch_size, options).total_steps << "; "
                 << (written.empty() ? "nothing written (no --out or --csv)"
-                                    : "wrote " + joined(written) + " (status interrupted)")
+                                    : "wrote " + listed(written) + " (status interrupted)")
                 << std::endl;
       return 128 + stop_signal();
     }
@@ -158,7 +143,7 @@ CommandRunner add_train_command(CLI::App& app) {
               << "perplexity           " << number(s.perplexity, 5) << " (train), " << number(s.test_perplexity, 5) << " (test)\n"
               << "dead codes           " << s.dead_codes << " of " << n << " (train), " << s.test_dead_codes
               << " (test)   (codes used " << s.codes_used << ")\n";
-    if (flags->revive) std::cout << "revived codes        " << s.revived << "\n";
+    if (flags->schedule->revive_dead_codes()) std::cout << "revived codes        " << s.revived << "\n";
     if (!flags->out.empty()) std::cout << "wrote " << flags->out << "\n";
     if (!flags->csv.empty()) std::cout << "wrote " << flags->csv << "\n";
     std::cout << std::flush;

@@ -4,9 +4,9 @@
 #include "vqvae_cli_build.h"
 #include "config_flags.h"
 
-#include <vqvae/core/runtime.h>
-#include <vqvae/harness/validate.h>
-#include <vqvae/study/resources.h>
+#include <vqvae/tensor/runtime.h>
+#include <vqvae/preflight/memory_estimate.h>
+#include <vqvae/validate/validate.h>
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 #include "config_flags.h"
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 
 #include <algorithm>
 #include <iostream>
@@ -52,13 +52,6 @@ void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const 
   set_threads(config.threads);
   if (const std::string warning = dead_by_construction_warning(config, codebook_size_key); !warning.empty())
     std::cerr << "vqvae: warning: " << spell_params(warning, flag_of) << std::endl;
-}
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
-  return out;
 }
 
 }  // namespace vqvae::cli

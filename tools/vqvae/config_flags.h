@@ -7,7 +7,7 @@
 
 #include "commands.h"
 
-#include <vqvae/study/resources.h>
+#include <vqvae/preflight/memory_estimate.h>
 #include <vqvae/study/run.h>
 #include <vqvae/study/run_config.h>
 
@@ -45,8 +45,5 @@ int print_config(const RunConfig& config, const MemoryEstimate& estimate);
 void prepare_run(const RunConfig& config, const MemoryEstimate& estimate, const GlobalOptions& global,
                  const std::vector<std::pair<std::string, std::string>>& outputs,
                  const std::string& codebook_size_key = "codebook_size");
-
-/// "a", "a and b", "a, b and c".
-std::string joined(const std::vector<std::string>& items);
 
 }  // namespace vqvae::cli

@@ -4,7 +4,7 @@
 #include "commands.h"
 
 #include <vqvae/core/errors.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 
 #include <c10/util/Exception.h>
 

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Self-check of the Python test doubles (run with Debian's /usr/bin/python3; no pytest).
 
-1. The fixed package passes the seed's "Test after fixing" snippet and the closed-form checks
+1. The fixed package passes the baseline's "Test after fixing" snippet and the closed-form checks
    (rotation trick on a hand example and on random rows, projection estimator, codebook gradient)
-   and the seed API's definitions (data pipeline, initialisations, MetricsTracker, Trainer's
+   and the baseline API's definitions (data pipeline, initialisations, MetricsTracker, Trainer's
    train_step and evaluate, vqvae_loss's default beta, the quantizer's forward value), and its
    state across calls (the tracker's rows, final metrics, CSV file and reload; a checkpoint's
    round trip; the loader's epochs; the caller's init_codebook; evaluate repeated and followed
@@ -35,7 +35,7 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# The seed's "Test after fixing" snippet, verbatim from seed/BASELINE_FIXES.md.
+# The baseline's "Test after fixing" snippet, verbatim from seed/BASELINE_FIXES.md.
 SEED_SNIPPET = '''\
 # Quick sanity check
 import torch
@@ -158,7 +158,7 @@ def probe():
     obs["legacy_model_present"] = LinearGaussianVQVAE is not None or ABSENT
     obs["projection_quantizer_present"] = ProjectionVectorQuantizer is not None or ABSENT
 
-    # The seed's snippet.
+    # The baseline's snippet.
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -301,7 +301,7 @@ def close(a, b, rel=1e-9, abs_=1e-12):
 
 
 def probe_api(obs, data):
-    """Observations of the seed API beyond the five fixes: one or more per area a variant touches."""
+    """Observations of the baseline API beyond the five fixes: one or more per area a variant touches."""
     import copy
     import statistics
 

@@ -2,7 +2,7 @@
 """Mutation audit of `vqvae conform` (ctest conform.mutation_audit).
 
 How much of the pipeline does conform's verdict cover? Change the fixed test double
-(spec_tests/conform/doubles/fixed/src, the seed's API with the five fixes applied) one operator at
+(spec_tests/conform/doubles/fixed/src, the baseline's API with the five fixes applied) one operator at
 a time — first-order mutants, as PIT, mutmut and cosmic-ray make them — run conform on each, and
 count the mutants it catches (exit status not 0: a check failed, or the driver could not run).
 

@@ -1,8 +1,7 @@
 // The library's one kind of user error, and how it names parameters. No LibTorch in this header.
 //
-// Two kinds of checks, as in FAISS: user errors throw vqvae::InvalidArgument with one line that
-// names the function or parameter, the expected and the actual value; internal invariants use
-// TORCH_INTERNAL_ASSERT.
+// User errors throw vqvae::InvalidArgument (as FAISS's FAISS_THROW_IF_NOT does) with one line that
+// names the function or parameter, the expected and the actual value.
 //
 // The library names its parameters by its own names (the configuration's keys: `codebook_size`,
 // `epochs`). A front end that exposes them under other names — the command line's

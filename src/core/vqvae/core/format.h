@@ -37,6 +37,9 @@ std::string in_quotes(std::string_view text);
 /// The items with `separator` between them ("a, b, c"); "" for none.
 std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ");
 
+/// The items as a sentence lists them: "a", "a and b", "a, b and c"; "" for none.
+std::string listed(const std::vector<std::string>& items);
+
 /// `text` cut at each `separator`, empty pieces dropped ("a,,b" -> {"a", "b"}).
 std::vector<std::string> split(const std::string& text, char separator);
 

@@ -1,4 +1,4 @@
-#include <vqvae/harness/references.h>
+#include <vqvae/harness/detail/references.h>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

@@ -1,6 +1,6 @@
 #include <vqvae/io/provenance.h>
 
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/io/hdf5_file.h>
 
 namespace vqvae {

@@ -1,7 +1,7 @@
 #include <vqvae/data/gaussian_dataset.h>
 
-#include <vqvae/core/checks.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/checks.h>
+#include <vqvae/tensor/runtime.h>
 
 #include <ATen/ATen.h>
 

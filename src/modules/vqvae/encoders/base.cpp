@@ -1,6 +1,6 @@
 #include <vqvae/encoders/base.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 
 namespace vqvae {
 

@@ -1,7 +1,7 @@
 #include <vqvae/encoders/linear.h>
 
-#include <vqvae/core/checks.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/checks.h>
+#include <vqvae/tensor/runtime.h>
 
 #include <ATen/ATen.h>
 

@@ -1,6 +1,6 @@
 #include <vqvae/evaluation/metrics.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/math/rate_distortion.h>
 
 #include <ATen/ATen.h>

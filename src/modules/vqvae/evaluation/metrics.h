@@ -36,8 +36,8 @@ struct CodebookGeometry {
 /// are at::pdist's n(n−1)/2 values at once; above, blocks of rows against the codewords after
 /// them (about kPairwiseBlockElements distances at a time), so that memory stays bounded (65536
 /// codewords: about 80 MiB, not the 16 GiB of all 2^31 pairs). cdist computes the distances with a
-/// matrix product, pdist with a scalar loop: at 4096 codewords pdist took ~200 ms per evaluation,
-/// 80 % of a rate sweep's 4096-codeword runs, hence the low crossover.
+/// matrix product, pdist with a scalar loop, which dominated a rate sweep's large-codebook runs
+/// (docs/bench.md, "Measurements behind the code"), hence the low crossover.
 CodebookGeometry codebook_geometry(const at::Tensor& codebook);
 inline constexpr int64_t kPairwiseDirectMax = 512;
 inline constexpr int64_t kPairwiseBlockElements = int64_t{1} << 22;

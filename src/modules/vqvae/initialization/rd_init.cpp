@@ -1,7 +1,7 @@
 #include <vqvae/initialization/rd_init.h>
 
-#include <vqvae/core/checks.h>
-#include <vqvae/core/runtime.h>
+#include <vqvae/tensor/checks.h>
+#include <vqvae/tensor/runtime.h>
 #include <vqvae/math/rate_distortion.h>
 
 #include <ATen/ATen.h>

@@ -1,6 +1,6 @@
 #include <vqvae/quantizers/base.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/initialization/codebook_init.h>
 #include <vqvae/search/nearest_codeword.h>
 

@@ -1,6 +1,6 @@
 #include <vqvae/quantizers/rotation_vq.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>

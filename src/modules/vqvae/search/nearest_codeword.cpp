@@ -1,6 +1,6 @@
 #include <vqvae/search/nearest_codeword.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/math/search_kernel.h>
 
 #include <ATen/ATen.h>

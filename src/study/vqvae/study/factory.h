@@ -13,7 +13,7 @@ namespace vqvae {
 GaussianDataset make_dataset(const RunConfig& config);
 
 /// The initial codebook (codebook_size, k) of `config.init`, computed from the first
-/// config.init_samples latents of the dataset (the seed's get_initialization_batch(500)),
+/// config.init_samples latents of the dataset (the baseline's get_initialization_batch(500)),
 /// drawn with config.seed.
 at::Tensor make_codebook(const RunConfig& config, const GaussianDataset& dataset);
 

@@ -53,7 +53,7 @@ struct RunConfig {
   ModuleChoice encoder{ModuleKind::pca, false};
   ModuleChoice decoder{ModuleKind::pca, false};
   InitKind init = InitKind::rd_gaussian;
-  int64_t init_samples = 500;                   ///< latents the initialiser sees (the seed's 500)
+  int64_t init_samples = 500;                   ///< latents the initialiser sees (the baseline's 500)
   double beta = 0.25;                           ///< commitment weight
   OptimizerKind optimizer = OptimizerKind::adam;
   double lr = 1e-2;                             ///< learning rate

@@ -1,6 +1,6 @@
 #include <vqvae/models/legacy.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/initialization/codebook_init.h>
 #include <vqvae/initialization/rd_init.h>
 

@@ -1,6 +1,6 @@
 #include <vqvae/models/vqvae.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 
 #include <ostream>
 

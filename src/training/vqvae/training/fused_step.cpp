@@ -1,6 +1,6 @@
 #include <vqvae/training/fused_step.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/decoders/linear.h>
 #include <vqvae/encoders/linear.h>
 #include <vqvae/math/fused_kernels.h>

@@ -2,8 +2,7 @@
 // optimizer update, derived by hand and fused into one pass over raw float32 buffers, for the
 // models the experiments train. It gives the numbers of the autograd path (up to float32
 // rounding: different summation orders) without LibTorch's per-op dispatch, graph and
-// allocations, which dominate at these sizes: 0.134 ms per autograd step at batch 256 on the
-// default model against 0.044 ms fused (`vqvae bench`, idle 2-core machine, 1 thread).
+// allocations, which dominate at these sizes (`vqvae bench`'s step table compares the two).
 //
 // Symbols: B batch, d input dimension, k latent dimension, n codebook size.
 //
@@ -38,7 +37,7 @@
 // inputs give bit-identical results on every run, thread count and instruction set.
 //
 // This header includes only <ATen/core/Tensor.h>: it is light enough for any translation unit
-// (LibTorch's full headers cost ~27 s per file).
+// (LibTorch's full headers are slow to compile: docs/tests.md, "Where the build time goes").
 #pragma once
 
 #include <ATen/core/Tensor.h>

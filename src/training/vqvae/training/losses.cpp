@@ -1,6 +1,6 @@
 #include <vqvae/training/losses.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 
 #include <ATen/ATen.h>
 

@@ -1,6 +1,6 @@
 #include <vqvae/training/optimizer.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/math/fused_kernels.h>
 
 #include <ATen/ATen.h>

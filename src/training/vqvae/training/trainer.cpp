@@ -1,6 +1,6 @@
 #include <vqvae/training/trainer.h>
 
-#include <vqvae/core/checks.h>
+#include <vqvae/tensor/checks.h>
 #include <vqvae/training/fused_step.h>
 
 #include <torch/optim/optimizer.h>

@@ -4,8 +4,7 @@
 // Two paths compute the same step: the autograd path (forward, vqvae_loss, backward,
 // optimizer.step() through LibTorch) and, by default where it applies, the fused step of
 // training/fused_step.h (the same gradients and LibTorch 1.13's update rules, derived by hand over
-// raw float32 buffers; about 4x faster at batch 256 on the default model, 2-11x across models
-// and batches). Both keep the optimizer state in optimizer().state() and leave each parameter's
+// raw float32 buffers, without LibTorch's per-op overhead; `vqvae bench` measures the two). Both keep the optimizer state in optimizer().state() and leave each parameter's
 // gradient in .grad().
 #pragma once
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/data/__init__.py."""
+"""Mirrors the baseline's src/data/__init__.py."""
 from .gaussian_dataset import GaussianDataset
 
 __all__ = ["GaussianDataset"]

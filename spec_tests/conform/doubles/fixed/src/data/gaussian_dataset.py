@@ -1,4 +1,4 @@
-"""Mirrors seed src/data (GaussianDataset): X = Y A^T + W, then PCA.
+"""Mirrors the baseline's src/data (GaussianDataset): X = Y A^T + W, then PCA.
 
 Draw order and arithmetic follow docs/design.md ("The data") exactly, so that with the same
 LibTorch the tensors equal the C++ library's bit for bit, provided BLAS runs one thread, as

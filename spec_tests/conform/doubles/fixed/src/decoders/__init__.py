@@ -1,4 +1,4 @@
-"""Mirrors seed src/decoders/__init__.py."""
+"""Mirrors the baseline's src/decoders/__init__.py."""
 from .base import BaseDecoder
 from .linear import LearnedLinearDecoder, PCADecoder
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/decoders/base.py: latent_dim, output_dim, trainable, freeze/unfreeze."""
+"""Mirrors the baseline's src/decoders/base.py: latent_dim, output_dim, trainable, freeze/unfreeze."""
 from torch import nn
 
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/decoders/linear.py: PCADecoder (fix #4) and LearnedLinearDecoder."""
+"""Mirrors the baseline's src/decoders/linear.py: PCADecoder (fix #4) and LearnedLinearDecoder."""
 from torch import nn
 
 from .base import BaseDecoder

@@ -1,4 +1,4 @@
-"""Mirrors seed src/encoders/__init__.py."""
+"""Mirrors the baseline's src/encoders/__init__.py."""
 from .base import BaseEncoder
 from .linear import LearnedLinearEncoder, PCAEncoder
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/encoders/base.py: input_dim, latent_dim, trainable, freeze/unfreeze."""
+"""Mirrors the baseline's src/encoders/base.py: input_dim, latent_dim, trainable, freeze/unfreeze."""
 from torch import nn
 
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/encoders/linear.py: PCAEncoder (fix #4) and LearnedLinearEncoder."""
+"""Mirrors the baseline's src/encoders/linear.py: PCAEncoder (fix #4) and LearnedLinearEncoder."""
 from torch import nn
 
 from .base import BaseEncoder

@@ -1,4 +1,4 @@
-"""Mirrors seed src/evaluation/__init__.py (without the seed's plotting module, which imports
+"""Mirrors the baseline's src/evaluation/__init__.py (without the baseline's plotting module, which imports
 matplotlib and pandas: the double keeps `import src.evaluation` fast)."""
 from .metrics import MetricsTracker
 

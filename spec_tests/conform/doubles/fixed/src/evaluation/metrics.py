@@ -1,4 +1,4 @@
-"""Mirrors seed src/evaluation (MetricsTracker): codebook utilisation, distortion, codebook stats.
+"""Mirrors the baseline's src/evaluation (MetricsTracker): codebook utilisation, distortion, codebook stats.
 
 The definitions, exactly (computed in float64, returned as Python floats):
 - utilisation of indices (N) over n codes: usage = bincount(indices, minlength=n) / N;
@@ -9,7 +9,7 @@ The definitions, exactly (computed in float64, returned as Python floats):
   per-dimension means, averaged (the same number).
 - codebook (c, k): codebook_mean_norm, codebook_std_norm (unbiased) of the row norms;
   codebook_mean_distance = mean Euclidean distance over all c(c - 1)/2 pairs of distinct
-  positions, duplicated codewords included, no sampling (the seed filters zero distances and
+  positions, duplicated codewords included, no sampling (the baseline filters zero distances and
   samples 100 codewords above 100; the conformance referee judges this definition).
 
 The logging path, through which every reported number passes:

@@ -1,4 +1,4 @@
-"""Mirrors seed src/initialization (uniform, random-normal and k-means codebooks).
+"""Mirrors the baseline's src/initialization (uniform, random-normal and k-means codebooks).
 
 Each returns an (codebook_size, dim) float32 tensor. uniform_init and random_normal_init draw
 from the global torch generator; kmeans_init runs scikit-learn's KMeans (its own random_state),

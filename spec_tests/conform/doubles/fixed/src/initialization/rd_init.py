@@ -1,4 +1,4 @@
-"""Mirrors seed src/initialization (rate-distortion Gaussian codebook, "Idea 7")."""
+"""Mirrors the baseline's src/initialization (rate-distortion Gaussian codebook, "Idea 7")."""
 import math
 
 import torch

@@ -1,4 +1,4 @@
-"""Mirrors seed src/models/__init__.py."""
+"""Mirrors the baseline's src/models/__init__.py."""
 from .legacy import LinearGaussianVQVAE
 from .vqvae import VQVAE
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/models/legacy.py: LinearGaussianVQVAE, fix #3.
+"""Mirrors the baseline's src/models/legacy.py: LinearGaussianVQVAE, fix #3.
 
 DEPRECATED: use the composable VQVAE(PCAEncoder(U_k), VectorQuantizer(k, n), PCADecoder(U_k)).
 Constructing one emits a DeprecationWarning. init_method 'uniform' (the default), 'kmeans' or

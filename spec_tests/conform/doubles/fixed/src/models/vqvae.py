@@ -1,4 +1,4 @@
-"""Mirrors seed src/models/vqvae.py: the composable VQVAE(encoder, quantizer, decoder), fix #1 step 3."""
+"""Mirrors the baseline's src/models/vqvae.py: the composable VQVAE(encoder, quantizer, decoder), fix #1 step 3."""
 from torch import nn
 
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/quantizers/__init__.py."""
+"""Mirrors the baseline's src/quantizers/__init__.py."""
 from .base import BaseQuantizer
 from .projection_vq import ProjectionVectorQuantizer
 from .rotation_vq import RotationVectorQuantizer

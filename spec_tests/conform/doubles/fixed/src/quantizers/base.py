@@ -1,4 +1,4 @@
-"""Mirrors seed src/quantizers/base.py: parameter `codebook` (n, k), trainable, freeze/unfreeze.
+"""Mirrors the baseline's src/quantizers/base.py: parameter `codebook` (n, k), trainable, freeze/unfreeze.
 
 BaseQuantizer(dim, codebook_size, trainable=True, init_codebook=None): without init_codebook the
 codebook is uniform_init(codebook_size, dim) (from the global torch generator).

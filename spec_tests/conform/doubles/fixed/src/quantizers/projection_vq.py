@@ -1,4 +1,4 @@
-"""Mirrors seed src/quantizers (the baseline's earlier projection estimator, kept for comparison).
+"""Mirrors the baseline's src/quantizers (the baseline's earlier projection estimator, kept for comparison).
 
 Forward value q; backward dL/dz = (g . u) u with u = (q - z) / max(|q - z|, 1e-8); nothing to q.
 """

@@ -1,4 +1,4 @@
-"""Mirrors seed src/quantizers/rotation_vq.py: the rotation trick (Fifty et al., 2024), fix #5.
+"""Mirrors the baseline's src/quantizers/rotation_vq.py: the rotation trick (Fifty et al., 2024), fix #5.
 
 Forward value q. Backward dL/dz = lam * R^T g, row by row, with e = z/|z|, q_hat = q/|q|,
 r = (e + q_hat)/|e + q_hat|, R = I - 2 r r^T + 2 q_hat e^T (R e = q_hat) and lam = |q|/|z|;

@@ -1,4 +1,4 @@
-"""Mirrors seed src/quantizers/vq.py: VectorQuantizer with fixes #1 (z_q_hard) and #2 (STE)."""
+"""Mirrors the baseline's src/quantizers/vq.py: VectorQuantizer with fixes #1 (z_q_hard) and #2 (STE)."""
 import torch
 
 from .base import BaseQuantizer

@@ -1,4 +1,4 @@
-"""Mirrors seed src/training/__init__.py."""
+"""Mirrors the baseline's src/training/__init__.py."""
 from .losses import vqvae_loss
 from .trainer import Trainer
 

@@ -1,4 +1,4 @@
-"""Mirrors seed src/training/losses.py: vqvae_loss, fix #1 step 2."""
+"""Mirrors the baseline's src/training/losses.py: vqvae_loss, fix #1 step 2."""
 import torch.nn.functional as F
 
 

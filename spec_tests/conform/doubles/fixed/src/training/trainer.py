@@ -1,4 +1,4 @@
-"""Mirrors seed src/training/trainer.py: Trainer(model, optimizer, device='cpu'), fix #1 step 4.
+"""Mirrors the baseline's src/training/trainer.py: Trainer(model, optimizer, device='cpu'), fix #1 step 4.
 
 train_step(batch, beta=0.25): batch is a tensor x (B, d) or an (x, y) pair; forward, vqvae_loss
 (with z_q_hard), optimizer.zero_grad(), backward, optimizer.step(); returns vqvae_loss's dict.

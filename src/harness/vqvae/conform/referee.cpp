@@ -1,0 +1,260 @@
+#include <vqvae/conform/detail/referee.h>
+
+#include <vqvae/tensor/checks.h>
+#include <vqvae/core/format.h>
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace vqvae::conform {
+
+Check Tally::result(const std::string& what) const {
+  Check c;
+  if (!failures.empty()) {
+    c.status = Check::Status::failed;
+    c.detail = failures.front() + (failures.size() > 1 ? " (and " + std::to_string(failures.size() - 1) + " more)" : "");
+  } else if (passed > 0) {
+    c.status = Check::Status::passed;
+    c.detail = what + " in " + std::to_string(passed) + (passed == 1 ? " case" : " cases") +
+               (measured.empty() ? "" : ": " + measured);
+  } else if (!inapplicable.empty()) {
+    c.status = Check::Status::not_applicable;
+    c.detail = inapplicable.front();
+  } else {
+    c.status = Check::Status::skipped;
+    c.detail = skips.empty() ? "no case of this check in the request" : skips.front();
+  }
+  return c;
+}
+
+std::vector<Judged> Cases::of(ConformCaseKind kind, const char* cls) const {
+  std::vector<Judged> out;
+  for (const Judged& j : cases_)
+    if (case_kind(*j.request) == kind && (!cls || text_attribute(*j.request, "class", "VectorQuantizer") == cls))
+      out.push_back(j);
+  return out;
+}
+
+std::vector<Judged> Cases::answered(Tally& tally, ConformCaseKind kind, const char* cls) const {
+  std::vector<Judged> out;
+  for (const Judged& j : of(kind, cls))
+    if (usable(j, tally)) out.push_back(j);
+  return out;
+}
+
+bool usable(const Judged& j, Tally& tally) {
+  const std::string status = status_of(*j.response);
+  if (status == "ok") return true;
+  if (status == "missing")
+    if (const SurfacePart* part = surface_part(text_attribute(*j.response, "part"))) {
+      absent_part(*part, tally);
+      return false;
+    }
+  tally.fail(unusable(j));
+  return false;
+}
+
+const SurfacePart* surface_part(const std::string& name) {
+  for (const SurfacePart& part : surface_parts())
+    if (part.name == name) return &part;
+  return nullptr;
+}
+
+void absent_part(const SurfacePart& part, Tally& tally) {
+  if (part.required) tally.skip("needs " + part.name + ", which this implementation lacks (surface." + part.name + " fails)");
+  else tally.not_applicable(part.name + " is not in this implementation (" + part.why_optional + ")");
+}
+
+const GoldenRecord& Cases::ours(const Judged& j) const {
+  auto found = ours_.find(j.request->name);
+  if (found == ours_.end()) found = ours_.emplace(j.request->name, execute_with_library(*j.request)).first;
+  return found->second;
+}
+
+const std::vector<Area>& areas() {
+  static const std::vector<Area> all{
+      {"surface", nullptr, surface_checks},
+      {"data", data_cases, data_checks},
+      {"pca", nullptr, pca_checks},
+      {"quantizer", quantizer_cases, quantizer_checks},
+      {"loss", loss_cases, loss_checks},
+      {"init", init_cases, init_checks},
+      {"metrics", metrics_cases, metrics_checks},
+      {"trainer", trainer_cases, trainer_checks},
+  };
+  return all;
+}
+
+const std::vector<CheckDefinition>& check_definitions() {
+  static const std::vector<CheckDefinition> all = [] {
+    std::vector<CheckDefinition> out;
+    for (const Area& area : areas())
+      for (CheckDefinition& d : area.checks()) {
+        if (area_of(d.id) != area.name)
+          throw std::logic_error("conform check id '" + d.id + "' does not start with its area '" + area.name + ".'");
+        out.push_back(std::move(d));
+      }
+    return out;
+  }();
+  return all;
+}
+
+bool is_check_id(const std::string& id) {
+  const auto& all = check_definitions();
+  return std::any_of(all.begin(), all.end(), [&](const CheckDefinition& d) { return d.id == id; });
+}
+
+std::string area_of(const std::string& id) { return id.substr(0, id.find('.')); }
+
+bool learned_module(const GoldenRecord& request, const char* role) {
+  return text_attribute(request, role, "learned").rfind("learned", 0) == 0;
+}
+
+const std::vector<SurfacePart>& surface_parts() {
+  static const std::vector<SurfacePart> all = [] {
+    std::vector<SurfacePart> out;
+    for (const char* name :
+         {"GaussianDataset", "GaussianDataset.get_initialization_batch", "GaussianDataset.get_dataloader", "PCAEncoder",
+          "LearnedLinearEncoder", "PCADecoder", "LearnedLinearDecoder", "VectorQuantizer", "RotationVectorQuantizer",
+          "VQVAE", "vqvae_loss", "Trainer", "Trainer.train_step", "Trainer.evaluate", "Trainer.save_checkpoint",
+          "Trainer.load_checkpoint", "MetricsTracker", "MetricsTracker.compute_utilization_metrics",
+          "MetricsTracker.compute_distortion_metrics", "MetricsTracker.compute_codebook_stats", "MetricsTracker.update",
+          "MetricsTracker.get_final_metrics", "MetricsTracker.save", "MetricsTracker.load", "uniform_init",
+          "random_normal_init", "kmeans_init", "compute_rd_variance", "rd_gaussian_init"})
+      out.push_back({name, true, ""});
+    out.push_back({"ProjectionVectorQuantizer", false,
+                   "optional: the baseline's earlier estimator, kept by this library for comparison; not in BASELINE_FIXES.md"});
+    out.push_back({"LinearGaussianVQVAE", false, "optional: the deprecated legacy model (fix #3 applies while it exists)"});
+    return out;
+  }();
+  return all;
+}
+
+const char* short_class(const std::string& cls) {
+  if (cls == "VectorQuantizer") return "vq";
+  if (cls == "RotationVectorQuantizer") return "rotation";
+  if (cls == "ProjectionVectorQuantizer") return "projection";
+  return "?";
+}
+
+double scalar_output(const GoldenRecord& response, const std::string& name) {
+  const at::Tensor* t = output(response, name);
+  return t && t->numel() == 1 ? f64(*t).reshape({1})[0].item<double>() : std::nan("");
+}
+
+std::string raised(const GoldenRecord& response, const std::string& name) {
+  const std::string why = text_attribute(response, "error_" + name);
+  return why.empty() ? "" : " (it raised: " + why + ")";
+}
+
+GoldenRecord make_record(std::string name, std::vector<Attribute> attributes,
+                         std::vector<std::pair<std::string, at::Tensor>> datasets) {
+  GoldenRecord r;
+  r.name = std::move(name);
+  r.attributes = std::move(attributes);
+  r.datasets = std::move(datasets);
+  return r;
+}
+
+std::string status_of(const GoldenRecord& response) { return std::get<std::string>(response.attribute("status")); }
+
+bool is_defaults_call(const Judged& j) { return text_attribute(*j.request, "call") == "defaults"; }
+
+std::string text_attribute(const GoldenRecord& r, const std::string& name, const std::string& otherwise) {
+  for (const auto& [key, value] : r.attributes)
+    if (key == name)
+      if (const auto* text = std::get_if<std::string>(&value)) return *text;
+  return otherwise;
+}
+
+int64_t int_attribute(const GoldenRecord& r, const std::string& name, int64_t otherwise) {
+  for (const auto& [key, value] : r.attributes)
+    if (key == name)
+      if (const auto* i = std::get_if<int64_t>(&value)) return *i;
+  return otherwise;
+}
+
+double real_attribute(const GoldenRecord& r, const std::string& name, double otherwise) {
+  for (const auto& [key, value] : r.attributes)
+    if (key == name) {
+      if (const auto* d = std::get_if<double>(&value)) return *d;
+      if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
+    }
+  return otherwise;
+}
+
+bool has_attribute(const GoldenRecord& r, const std::string& name) {
+  for (const auto& entry : r.attributes)
+    if (entry.first == name) return true;
+  return false;
+}
+
+const at::Tensor* output(const GoldenRecord& response, const std::string& name) {
+  for (const auto& entry : response.datasets)
+    if (entry.first == name) return &entry.second;
+  return nullptr;
+}
+
+std::string unusable(const Judged& j) {
+  const std::string status = status_of(*j.response);
+  if (status == "ok") return "";
+  const std::string detail = text_attribute(*j.response, "detail");
+  return "case " + j.request->name + ": driver reported " + status + (detail.empty() ? "" : " (" + detail + ")");
+}
+
+at::Tensor f64(const at::Tensor& t) { return t.detach().to(at::kDouble); }
+std::string shape_of(const at::Tensor* t) { return t ? shape_string(*t) : "absent"; }
+
+bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, double& error) {
+  if (a.sizes() != b.sizes()) {
+    error = std::numeric_limits<double>::infinity();
+    return false;
+  }
+  const at::Tensor diff = (f64(a) - f64(b)).abs();
+  error = max_abs(diff);
+  // NaN anywhere: not close (a comparison with NaN is false).
+  return (diff <= atol + rtol * f64(b).abs()).all().item<bool>();
+}
+
+std::string differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
+                    const std::string& expectation, double atol, double rtol) {
+  const at::Tensor* got = output(response, name);
+  if (!got) {
+    const std::string missing = text_attribute(response, "missing");
+    return "no " + name + (missing.empty() ? "" : " (missing: " + missing + ")");
+  }
+  double error = 0;
+  if (close(*got, expected, atol, rtol, error)) return "";
+  if (got->sizes() != expected.sizes())
+    return name + " " + shape_of(got) + ", expected " + expectation + " " + shape_string(expected);
+  return name + " differs from " + expectation + " by up to " + format_significant(error, 3) + " (max |expected| " +
+         format_significant(max_abs(expected), 3) + "; allowed " + format_significant(atol, 2) + " + " +
+         format_significant(rtol, 2) + "·|expected|)";
+}
+
+std::string stored_expectations_differ(const Judged& j, double atol, double rtol) {
+  for (const auto& [name, expected] : j.expected)
+    if (const std::string why = differs(*j.response, name, expected, "the stored expectation", atol, rtol); !why.empty())
+      return why;
+  return "";
+}
+
+std::string bad_indices(const at::Tensor* indices, int64_t B, int64_t n) {
+  if (!indices) return "no indices";
+  if (indices->sizes() != at::IntArrayRef({B})) return "indices " + shape_of(indices) + ", expected (B) = (" + std::to_string(B) + ")";
+  if (at::isFloatingType(indices->scalar_type()) && !(f64(*indices) == f64(*indices).round()).all().item<bool>())
+    return "indices are not integers";
+  if (B == 0) return "";
+  const int64_t lo = indices->to(at::kLong).min().item<int64_t>(), hi = indices->to(at::kLong).max().item<int64_t>();
+  if (lo < 0 || hi >= n)
+    return "indices range over [" + std::to_string(lo) + ", " + std::to_string(hi) + "], outside the codebook's [0, " +
+           std::to_string(n - 1) + "]";
+  return "";
+}
+
+
+}  // namespace vqvae::conform

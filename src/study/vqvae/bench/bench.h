@@ -1,0 +1,77 @@
+// The measurements behind `vqvae bench` (docs/bench.md): each returns numbers and prints nothing,
+// so that ratios compare like with like inside one process and the program only lays out tables.
+// Every time is the median of repeated calls; no test asserts a time.
+//
+// Symbols: B rows searched, n codebook size, k latent dimension.
+#pragma once
+
+#include <vqvae/quantizers/quantizer_kind.h>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vqvae {
+
+/// Median seconds per call of `work`: at least `min_reps` calls and at least `min_time` seconds
+/// of calls (after one untimed warm-up call).
+double median_seconds(const std::function<void()>& work, double min_time, int min_reps);
+
+/// Single-precision GEMM 2048³ through LibTorch's BLAS: the arithmetic rate the search is judged by.
+struct GemmCeiling {
+  int64_t size = 2048;
+  double seconds = 0;
+  double gflops = 0;  ///< 2·size³ / seconds
+};
+GemmCeiling measure_sgemm_ceiling(double min_time);
+
+/// Peak resident memory of one search (nearest_codeword + z_q_hard) at B = 65536, n = 4096,
+/// against its inputs and outputs and against cdist + argmin. Measured through /proc/self/status
+/// after resetting the peak (/proc/self/clear_refs); growth -1 where that is not permitted.
+struct SearchMemory {
+  int64_t rows = 65536, codewords = 4096, k = 0;
+  int64_t io_bytes = 0;       ///< z, C, indices, z_q_hard
+  int64_t fused_growth = -1;  ///< peak RSS growth of nearest_codeword
+  int64_t naive_growth = -1;  ///< of cdist(z, C).argmin(1)
+};
+std::vector<SearchMemory> measure_search_memory();  ///< k = 8, 64
+
+/// Seconds of an external exact search of z (B, k) against codebook (n, k) (e.g. FAISS's
+/// IndexFlatL2), or -1 when there is none.
+using ReferenceSearch = std::function<double(const at::Tensor& z, const at::Tensor& codebook, double min_time)>;
+
+/// nearest_codeword + z_q_hard against cdist + argmin and the reference, per (B, n, k).
+struct SearchCase {
+  int64_t rows = 0, codewords = 0, k = 0;
+  double seconds = 0, naive_seconds = 0, reference_seconds = -1;
+  double gflops = 0;  ///< 2·B·n·k (the distances' FLOPs) / seconds
+};
+/// B ∈ {1024, 65536}, n ∈ {256, 1024, 4096}, k ∈ {8, 64}.
+std::vector<SearchCase> measure_search(double min_time, const ReferenceSearch& reference);
+
+/// Trainer::train_step on the default model, fused step against the autograd path.
+struct StepCase {
+  QuantizerKind quantizer = QuantizerKind::vq;
+  int64_t batch = 0;
+  double fused_seconds = 0, autograd_seconds = 0;
+};
+/// Every quantizer, batch 64, 256, 1024.
+std::vector<StepCase> measure_steps(double min_time);
+
+/// The same work with 1 thread and with `threads`: the search kernel at k = 8 and 64, the two
+/// steps and a small matmul. Restores LibTorch's thread count.
+struct ThreadCase {
+  std::string name;
+  double one_thread_seconds = 0, all_threads_seconds = 0;
+  double unit = 1e3;              ///< how the table shows the seconds: × unit ...
+  std::string unit_name = " ms";  ///< ... in these
+};
+std::vector<ThreadCase> measure_threads(double min_time, int threads);
+
+/// Wall seconds of `command` run by the shell with its output discarded; -1 when it failed.
+double wall_seconds(const std::string& command);
+
+}  // namespace vqvae
