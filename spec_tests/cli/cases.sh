@@ -209,7 +209,10 @@ case_bad_input_kill_mid_write() {
 
 # `vqvae bench` prints numbers; no test asserts a time.
 case_bench_prints_the_ceiling() {
-  "$VQVAE" bench --sections ceiling --min-time 0 | grep -qE '^\| SGEMM 2048³ .* GFLOP/s' || fail "no ceiling row"
+  out=$("$VQVAE" bench --sections ceiling --min-time 0) || fail "bench failed"
+  printf '%s\n' "$out" | grep -qE '^\| SGEMM 2048³ .* GFLOP/s \| [0-9.]+ % \|$' || fail "no SGEMM row with its fraction of the peak"
+  printf '%s\n' "$out" | grep -qE '^\| FMA peak, scalar \| [0-9.]+ GFLOP/s \| [0-9.]+ GFLOP/s \|$' || fail "no scalar FMA peak row"
+  printf '%s\n' "$out" | grep -qE '^\| triad bandwidth, 3 arrays of 64 MiB \| [0-9.]+ GB/s' || fail "no memory bandwidth row"
 }
 
 case_bench_unknown_section_exits_2() {

@@ -1,10 +1,12 @@
 // `vqvae bench`: the performance numbers of docs/bench.md, measured in one process so every ratio
 // compares like with like. Sections:
-//   ceiling  single-precision GEMM (2048³ through LibTorch's BLAS): the arithmetic the machine
-//            can do, and the yardstick for "fraction of the ceiling"
+//   (always) the machine's limits: the FMA peak of each instruction set on 1 thread and every
+//            core, the triad bandwidth from L1 to memory: the yardsticks of every rate
+//   ceiling  single-precision GEMM (2048³ through LibTorch's BLAS, naming OpenBLAS's kernel), a
+//            reference row as a fraction of the FMA peak
 //   memory   peak resident memory of one search at B = 65536, n = 4096 against its inputs and
 //            outputs (measured first, before the large naive cases, with /proc/self/clear_refs)
-//   search   nearest_codeword + z_q_hard against the naive cdist(z, C).argmin(1) and FAISS's
+//   search   nearest_codeword + z_q_hard against its roofline bound, against the naive cdist(z, C).argmin(1) and FAISS's
 //            IndexFlatL2 (when built with it) in the same process, for B ∈ {1024, 65536},
 //            n ∈ {256, 1024, 4096}, k ∈ {8, 64}
 //   step     Trainer::train_step on the default model for each quantizer, batch 64, 256, 1024,
@@ -19,6 +21,7 @@
 
 #include <vqvae/bench/bench.h>
 #include <vqvae/core/format.h>
+#include <vqvae/math/machine_limits.h>
 #include <vqvae/math/search_kernel.h>
 
 #include <ATen/Parallel.h>
@@ -59,11 +62,57 @@ ReferenceSearch faiss_search() {
 #endif
 }
 
-double print_ceiling(double min_time) {
+// The machine's limits in this run: the FMA peak of every instruction set on 1 thread and on
+// every core, the triad bandwidth from the first cache level to memory, and SGEMM as a reference
+// row. Returns the limits the other tables divide by.
+struct Limits {
+  std::vector<FmaPeak> peaks;
+  std::vector<Bandwidth> bandwidth;
+  double search_peak = 0;       // the search kernel's ISA at the threads in use
+  double memory_bandwidth = 0;  // the largest arrays' triad at the threads in use
+};
+
+Limits print_limits(double min_time) {
+  const int threads = at::get_num_threads();
+  const int cores = std::max(threads, static_cast<int>(std::thread::hardware_concurrency()));
+  Limits limits;
+  limits.peaks = measure_fma_peaks(min_time, cores);
+  limits.bandwidth = measure_bandwidth(min_time, cores);
+  const kernels::SearchIsa isa = kernels::best_search_isa();
+  limits.search_peak = peak_of(limits.peaks, isa, threads);
+  if (limits.search_peak == 0) limits.search_peak = kernels::fma_peak_gflops(isa, threads, min_time);
+  for (const Bandwidth& b : limits.bandwidth)
+    if (b.threads == threads || (b.threads == cores && threads > cores)) limits.memory_bandwidth = b.gbs;
+
+  std::cout << "### The machine's limits (measured now)\n\n"
+            << "| limit | 1 thread | " << cores << " threads |\n|---|---|---|\n";
+  for (const FmaPeak& p : limits.peaks) {
+    if (p.threads != 1) continue;
+    std::cout << "| FMA peak, " << kernels::to_string(p.isa) << " | " << format_fixed(p.gflops, 1) << " GFLOP/s | "
+              << format_fixed(peak_of(limits.peaks, p.isa, cores), 1) << " GFLOP/s |\n";
+  }
+  for (const Bandwidth& b : limits.bandwidth) {
+    if (b.threads != 1) continue;
+    double all = 0;
+    for (const Bandwidth& other : limits.bandwidth)
+      if (other.bytes_per_array == b.bytes_per_array && other.threads == cores) all = other.gbs;
+    std::cout << "| triad bandwidth, 3 arrays of " << format_bytes(static_cast<double>(b.bytes_per_array)) << " | "
+              << format_fixed(b.gbs, 1) << " GB/s | " << format_fixed(all, 1) << " GB/s |\n";
+  }
+  return limits;
+}
+
+void print_ceiling(const Limits& limits, double min_time) {
   const GemmCeiling c = measure_sgemm_ceiling(min_time);
-  std::cout << "| SGEMM 2048³ (LibTorch → OpenBLAS) | " << format_fixed(c.seconds * 1e3, 1) << " ms | "
-            << format_fixed(c.gflops, 1) << " GFLOP/s | 100 % (the ceiling) |\n";
-  return c.gflops;
+  const BlasKernel blas = blas_kernel();
+  const kernels::SearchIsa widest = kernels::best_search_isa();
+  const double peak = peak_of(limits.peaks, widest, at::get_num_threads());
+  std::cout << "\n### SGEMM, a reference (" << at::get_num_threads() << " thread(s))\n\n"
+            << "| case | time | rate | of the " << kernels::to_string(widest) << " FMA peak |\n|---|---|---|---|\n"
+            << "| SGEMM 2048³ (LibTorch → OpenBLAS" << (blas.name.empty() ? "" : " " + blas.name)
+            << (blas.forced_by.empty() ? "" : ", forced by " + blas.forced_by) << ") | "
+            << format_fixed(c.seconds * 1e3, 1) << " ms | " << format_fixed(c.gflops, 1) << " GFLOP/s | "
+            << (peak > 0 ? format_fixed(100 * c.gflops / peak, 1) + " %" : std::string("n/a")) << " |\n";
 }
 
 void print_search_memory() {
@@ -81,17 +130,25 @@ void print_search_memory() {
   }
 }
 
-void print_search(double ceiling_gflops, double min_time) {
+// Each case against its roofline bound: min(FMA peak of the kernel's ISA, arithmetic intensity ×
+// memory bandwidth), the intensity being the distances' 2·B·n·k flops over the bytes of z, C, the
+// indices and z_q_hard.
+void print_search(const Limits& limits, double min_time) {
   std::cout << "\n### Nearest-codeword search (indices and z_q_hard), kernel: "
             << kernels::to_string(kernels::best_search_isa()) << ", " << at::get_num_threads()
-            << " thread(s)\n\n"
-            << "| B | n | k | time | GFLOP/s | of ceiling | naive cdist+argmin | speed-up | FAISS IndexFlatL2 | speed-up |\n"
-            << "|---|---|---|---|---|---|---|---|---|---|\n";
+            << " thread(s); roofline: FMA peak " << format_fixed(limits.search_peak, 1) << " GFLOP/s, bandwidth "
+            << format_fixed(limits.memory_bandwidth, 1) << " GB/s\n\n"
+            << "| B | n | k | time | GFLOP/s | flop/byte | bound | of bound | naive cdist+argmin | speed-up | FAISS IndexFlatL2 | speed-up |\n"
+            << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const SearchCase& c : measure_search(min_time, faiss_search())) {
     const double faiss = c.reference_seconds;
+    const double bytes = 4.0 * (2.0 * c.rows * c.k + static_cast<double>(c.codewords) * c.k) + 8.0 * c.rows;
+    const double intensity = 2.0 * c.rows * c.codewords * c.k / bytes;
+    const double bound = std::min(limits.search_peak, intensity * limits.memory_bandwidth);
     std::cout << "| " << c.rows << " | " << c.codewords << " | " << c.k << " | " << format_fixed(c.seconds * 1e3, 2)
-              << " ms | " << format_fixed(c.gflops, 1) << " | " << format_fixed(100 * c.gflops / ceiling_gflops, 1)
-              << " % | " << format_fixed(c.naive_seconds * 1e3, 2) << " ms | "
+              << " ms | " << format_fixed(c.gflops, 1) << " | " << format_fixed(intensity, 0) << " | "
+              << format_fixed(bound, 1) << (bound < limits.search_peak ? " (memory)" : " (FMA)") << " | "
+              << format_fixed(100 * c.gflops / bound, 1) << " % | " << format_fixed(c.naive_seconds * 1e3, 2) << " ms | "
               << format_fixed(c.naive_seconds / c.seconds, 1) << "× | "
               << (faiss < 0 ? std::string("n/a | n/a")
                             : format_fixed(faiss * 1e3, 2) + " ms | " + format_fixed(faiss / c.seconds, 1) + "×")
@@ -156,8 +213,9 @@ CommandRunner add_bench_command(CLI::App& app) {
     double min_time = 0.3;
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* sub = app.add_subcommand("bench", "Measure the machine's SGEMM ceiling, the search kernel, "
-                                              "the training step and the tools (prints Markdown tables)");
+  CLI::App* sub = app.add_subcommand("bench", "Measure the machine's limits (FMA peak, bandwidth), SGEMM, "
+                                              "the search kernel against its roofline, the training step and the tools "
+                                              "(prints Markdown tables)");
   sub->add_option("--sections", flags->sections, "Any of ceiling memory search step threads tools")
       ->delimiter(',')
       ->check(CLI::IsMember({"ceiling", "memory", "search", "step", "threads", "tools"}))
@@ -169,11 +227,10 @@ CommandRunner add_bench_command(CLI::App& app) {
     const auto wanted = [&](const std::string& section) {
       return std::find(flags->sections.begin(), flags->sections.end(), section) != flags->sections.end();
     };
-    std::cout << "### Ceiling (" << at::get_num_threads() << " thread(s))\n\n"
-              << "| case | time | rate | fraction |\n|---|---|---|---|\n";
-    const double ceiling = print_ceiling(flags->min_time);  // always: the search table's yardstick
+    const Limits limits = print_limits(flags->min_time);  // always: the yardstick of every rate
+    if (wanted("ceiling")) print_ceiling(limits, flags->min_time);
     if (wanted("memory")) print_search_memory();
-    if (wanted("search")) print_search(ceiling, flags->min_time);
+    if (wanted("search")) print_search(limits, flags->min_time);
     if (wanted("step")) print_steps(flags->min_time);
     if (wanted("threads")) print_threads(flags->min_time);
     if (wanted("tools")) print_tools(global.threads);

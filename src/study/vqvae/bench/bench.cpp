@@ -1,5 +1,6 @@
 #include <vqvae/bench/bench.h>
 
+#include <vqvae/math/machine_limits.h>
 #include <vqvae/search/nearest_codeword.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/run_config.h>
@@ -8,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -75,6 +77,43 @@ double median_seconds(const std::function<void()>& work, double min_time, int mi
   }
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
   return times[times.size() / 2];
+}
+
+std::vector<FmaPeak> measure_fma_peaks(double min_time, int threads) {
+  std::vector<FmaPeak> peaks;
+  const int widest = static_cast<int>(kernels::best_search_isa());
+  for (int isa = 0; isa <= widest; ++isa)
+    for (const int t : threads > 1 ? std::vector<int>{1, threads} : std::vector<int>{1}) {
+      const auto kind = static_cast<kernels::SearchIsa>(isa);
+      peaks.push_back({kind, t, kernels::fma_peak_gflops(kind, t, min_time)});
+    }
+  return peaks;
+}
+
+double peak_of(const std::vector<FmaPeak>& peaks, kernels::SearchIsa isa, int threads) {
+  for (const FmaPeak& p : peaks)
+    if (p.isa == isa && p.threads == threads) return p.gflops;
+  return 0;
+}
+
+std::vector<Bandwidth> measure_bandwidth(double min_time, int threads) {
+  std::vector<Bandwidth> rows;
+  for (const int64_t bytes : {int64_t{16} << 10, int64_t{256} << 10, int64_t{4} << 20, int64_t{64} << 20})
+    for (const int t : threads > 1 ? std::vector<int>{1, threads} : std::vector<int>{1})
+      rows.push_back({bytes, t, kernels::triad_bandwidth_gbs(bytes, t, min_time)});
+  return rows;
+}
+
+BlasKernel blas_kernel() {
+  BlasKernel kernel;
+  // Looked up at run time: LibTorch reaches the BLAS through libblas.so.3, which Debian's
+  // alternatives point at OpenBLAS or at another implementation.
+  using Corename = char* (*)();
+  if (const auto corename = reinterpret_cast<Corename>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+    if (const char* name = corename()) kernel.name = name;
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced && *forced)
+    kernel.forced_by = std::string("OPENBLAS_CORETYPE=") + forced;
+  return kernel;
 }
 
 GemmCeiling measure_sgemm_ceiling(double min_time) {

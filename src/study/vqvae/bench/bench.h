@@ -5,6 +5,7 @@
 // Symbols: B rows searched, n codebook size, k latent dimension.
 #pragma once
 
+#include <vqvae/math/search_kernel.h>
 #include <vqvae/quantizers/quantizer_kind.h>
 
 #include <ATen/core/Tensor.h>
@@ -19,6 +20,35 @@ namespace vqvae {
 /// Median seconds per call of `work`: at least `min_reps` calls and at least `min_time` seconds
 /// of calls (after one untimed warm-up call).
 double median_seconds(const std::function<void()>& work, double min_time, int min_reps);
+
+/// The FMA peak of one instruction set on a number of threads (math/machine_limits.h).
+struct FmaPeak {
+  kernels::SearchIsa isa = kernels::SearchIsa::scalar;
+  int threads = 1;
+  double gflops = 0;
+};
+/// Every instruction set this CPU has (scalar up to best_search_isa()), on 1 thread and on `threads`.
+std::vector<FmaPeak> measure_fma_peaks(double min_time, int threads);
+/// The peak of `isa` on `threads` among `peaks`; 0 when not measured.
+double peak_of(const std::vector<FmaPeak>& peaks, kernels::SearchIsa isa, int threads);
+
+/// Triad bandwidth at one array size on a number of threads.
+struct Bandwidth {
+  int64_t bytes_per_array = 0;
+  int threads = 1;
+  double gbs = 0;
+};
+/// Arrays of 16 KiB, 256 KiB, 4 MiB and 64 MiB (from the first cache level to memory), each on 1
+/// thread and on `threads`.
+std::vector<Bandwidth> measure_bandwidth(double min_time, int threads);
+
+/// The kernel OpenBLAS chose for this CPU (openblas_get_corename, "Haswell", "SkylakeX"), and
+/// whether the environment forced it (OPENBLAS_CORETYPE); "" when the BLAS is not OpenBLAS.
+struct BlasKernel {
+  std::string name;
+  std::string forced_by;  ///< "OPENBLAS_CORETYPE=Haswell" or ""
+};
+BlasKernel blas_kernel();
 
 /// Single-precision GEMM 2048³ through LibTorch's BLAS: the arithmetic rate the search is judged by.
 struct GemmCeiling {
