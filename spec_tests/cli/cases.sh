@@ -215,6 +215,47 @@ case_bench_prints_the_ceiling() {
   printf '%s\n' "$out" | grep -qE '^\| triad bandwidth, 3 arrays of 64 MiB \| [0-9.]+ GB/s' || fail "no memory bandwidth row"
 }
 
+# --json: every row as one object with its fields, the numbers consistent with their definitions
+# (2·B·n·k flops, the roofline bound min(peak, flop/byte × bandwidth)); --plot: a PNG.
+case_bench_json_has_every_row() {
+  "$VQVAE" bench --json --sections ceiling,search,step --min-time 0 --plot roofline.png > bench.json 2> stderr ||
+    fail "bench --json failed: $(cat stderr)"
+  python3 - bench.json <<'PY' || fail "the JSON lacks a field or a number contradicts its definition"
+import json, sys
+run = json.load(open(sys.argv[1]))
+def need(obj, *keys):
+    for key in keys:
+        assert key in obj, f"missing {key} in {sorted(obj)}"
+need(run, "machine", "limits", "sgemm", "search", "step")
+assert "threads" not in run and "tools" not in run, "sections not asked for are absent"
+need(run["machine"], "cpu", "threads", "cores", "search_isa")
+isas = {p["isa"] for p in run["limits"]["fma_peak"]}
+assert "scalar" in isas and run["machine"]["search_isa"] in isas, isas
+assert all(p["gflops"] > 0 for p in run["limits"]["fma_peak"])
+assert sorted({b["bytes_per_array"] for b in run["limits"]["triad_bandwidth"]}) == [16 << 10, 256 << 10, 4 << 20, 64 << 20]
+need(run["sgemm"], "seconds", "gflops", "fraction_of_peak", "openblas_kernel", "forced_by")
+assert abs(run["sgemm"]["gflops"] - 2 * 2048**3 / run["sgemm"]["seconds"] / 1e9) < 1e-6 * run["sgemm"]["gflops"]
+for section, count in (("search", 12), ("step", 9)):
+    roof = run[section]["roofline"]
+    cases = run[section]["cases"]
+    assert len(cases) == count, (section, len(cases))
+    for c in cases:
+        need(c, "flops", "bytes", "gflops", "bound_gflops", "fraction_of_bound")
+        bound = min(roof["peak_gflops"], c["flops"] / c["bytes"] * roof["bandwidth_gbs"])
+        assert abs(c["bound_gflops"] - bound) <= 1e-9 * bound, (c, bound)
+        assert abs(c["fraction_of_bound"] - c["gflops"] / bound) <= 1e-9, c
+for c in run["search"]["cases"]:
+    need(c, "rows", "codewords", "k", "seconds", "bound_by", "kernel_seconds", "kernel_fraction_of_bound",
+         "naive_seconds", "faiss_seconds")
+    B, n, k = c["rows"], c["codewords"], c["k"]
+    assert c["flops"] == 2 * B * n * k and c["bytes"] == 4 * (B * k + n * k) + 8 * B + 4 * B * k, c
+    assert abs(c["gflops"] - c["flops"] / c["seconds"] / 1e9) <= 1e-9 * c["gflops"], c
+assert {(c["quantizer"], c["batch"]) for c in run["step"]["cases"]} == {(q, b) for q in ("vq", "rotation", "projection") for b in (64, 256, 1024)}
+print("bench.json: every section asked for, 12 search and 9 step cases, consistent")
+PY
+  [ "$(head -c 8 roofline.png | od -An -tx1 | tr -d ' ')" = "89504e470d0a1a0a" ] || fail "roofline.png is not a PNG"
+}
+
 case_bench_unknown_section_exits_2() {
   out=$("$VQVAE" bench --sections warp 2>&1 > /dev/null)
   status=$?

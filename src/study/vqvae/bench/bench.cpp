@@ -1,6 +1,7 @@
 #include <vqvae/bench/bench.h>
 
 #include <vqvae/math/machine_limits.h>
+#include <vqvae/math/search_kernel.h>
 #include <vqvae/search/nearest_codeword.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/study/run_config.h>
@@ -65,6 +66,27 @@ GaussianDataset step_dataset(RunConfig& config) {
 }
 
 }  // namespace
+
+double Roofline::bound(double flop_per_byte) const {
+  return std::min(peak_gflops, flop_per_byte * bandwidth_gbs);
+}
+
+bool Roofline::memory_bound(double flop_per_byte) const { return flop_per_byte * bandwidth_gbs < peak_gflops; }
+
+StepWork default_model_step_work(int64_t batch, int64_t d, int64_t k, int64_t n) {
+  const double B = static_cast<double>(batch), D = static_cast<double>(d), K = static_cast<double>(k),
+               N = static_cast<double>(n);
+  StepWork work;
+  work.flops = 2 * B * D * K          // encode
+               + 2 * B * N * K        // search
+               + B * K                // q − z
+               + 2 * B * D * K + B * D  // decode, residual
+               + 2 * B * D + 2 * B * K  // loss sums of squares
+               + 2 * B * K            // codebook gradient
+               + 13 * N * K;          // Adam
+  work.bytes = 4 * (B * D + 2 * D * K + 7 * N * K);
+  return work;
+}
 
 double median_seconds(const std::function<void()>& work, double min_time, int min_reps) {
   work();
@@ -160,10 +182,20 @@ std::vector<SearchCase> measure_search(double min_time, const ReferenceSearch& r
         c.rows = B, c.codewords = n, c.k = k;
         c.seconds = median_seconds([&] { z_q_hard = codebook.index_select(0, nearest_codeword(z, codebook)); },
                                    min_time, 3);
+        kernels::PackedCodebook packed;
+        std::vector<int64_t> indices(static_cast<size_t>(B));
+        c.kernel_seconds = median_seconds(
+            [&] {
+              kernels::pack_codebook(codebook.data_ptr<float>(), n, k, packed);
+              kernels::search_nearest_parallel(packed, z.data_ptr<float>(), B, indices.data(), at::get_num_threads());
+            },
+            min_time, 3);
         c.naive_seconds = median_seconds(
             [&] { z_q_hard = codebook.index_select(0, at::cdist(z, codebook).argmin(1)); }, min_time, 3);
         c.reference_seconds = reference ? reference(z, codebook, min_time) : -1;
-        c.gflops = 2.0 * B * n * k / c.seconds / 1e9;
+        c.flops = 2.0 * B * n * k;
+        c.bytes = 4.0 * (B * k + n * k) + 8.0 * B + 4.0 * B * k;
+        c.gflops = c.flops / c.seconds / 1e9;
         cases.push_back(c);
       }
   return cases;
@@ -180,6 +212,7 @@ std::vector<StepCase> measure_steps(double min_time) {
       c.batch = batch;
       c.fused_seconds = step_seconds(dataset, config, quantizer, batch, true, min_time);
       c.autograd_seconds = step_seconds(dataset, config, quantizer, batch, false, min_time);
+      c.work = default_model_step_work(batch, config.d, config.k, config.codebook_size);
       cases.push_back(c);
     }
   return cases;
@@ -216,6 +249,17 @@ std::vector<ThreadCase> measure_threads(double min_time, int threads) {
           " µs");
   at::set_num_threads(before);
   return cases;
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("model name", 0) == 0) {
+      const size_t start = line.find_first_not_of(" \t:", line.find(':'));
+      return start == std::string::npos ? "" : line.substr(start);
+    }
+  return "";
 }
 
 double wall_seconds(const std::string& command) {

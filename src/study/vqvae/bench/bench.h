@@ -21,6 +21,16 @@ namespace vqvae {
 /// of calls (after one untimed warm-up call).
 double median_seconds(const std::function<void()>& work, double min_time, int min_reps);
 
+/// The roofline model (Williams, Waterman and Patterson, CACM 2009): a kernel that does F flops
+/// while moving Q bytes to or from memory (arithmetic intensity I = F / Q flop/byte) reaches at
+/// most min(peak, I × bandwidth) GFLOP/s. Below the ridge I = peak / bandwidth it is memory-bound.
+struct Roofline {
+  double peak_gflops = 0;    ///< FMA peak of the instruction set the kernel runs, at its threads
+  double bandwidth_gbs = 0;  ///< memory bandwidth at those threads (the largest arrays' triad)
+  double bound(double flop_per_byte) const;
+  bool memory_bound(double flop_per_byte) const;
+};
+
 /// The FMA peak of one instruction set on a number of threads (math/machine_limits.h).
 struct FmaPeak {
   kernels::SearchIsa isa = kernels::SearchIsa::scalar;
@@ -77,16 +87,36 @@ using ReferenceSearch = std::function<double(const at::Tensor& z, const at::Tens
 struct SearchCase {
   int64_t rows = 0, codewords = 0, k = 0;
   double seconds = 0, naive_seconds = 0, reference_seconds = -1;
-  double gflops = 0;  ///< 2·B·n·k (the distances' FLOPs) / seconds
+  /// The kernel alone (kernels::pack_codebook + search_nearest_parallel on raw buffers): the
+  /// same work without LibTorch's per-call part (tensor checks and allocation, index_select).
+  double kernel_seconds = 0;
+  double flops = 0;   ///< 2·B·n·k: the distances' multiply-adds, counted as two flops each
+  double bytes = 0;   ///< 4·(B·k + n·k) read (z, C), 8·B + 4·B·k written (indices, z_q_hard)
+  double gflops = 0;  ///< flops / seconds / 1e9
 };
 /// B ∈ {1024, 65536}, n ∈ {256, 1024, 4096}, k ∈ {8, 64}.
 std::vector<SearchCase> measure_search(double min_time, const ReferenceSearch& reference);
+
+/// The work of one training step of the default model (PCA encoder and decoder frozen, the
+/// codebook (n, k) trained by Adam), counted from the shapes and training/fused_step.h's passes.
+/// Flops (a multiply-add counts two): encode z = x E 2·B·d·k; search 2·B·n·k; q − z B·k; decode
+/// and residual q Dᵀ − x 2·B·d·k + B·d; the loss sums of squares 2·B·d + 2·B·k; the codebook
+/// gradient 2·B·k; Adam 13·n·k (3 for the first moment, 4 the second, 3 the denominator with its
+/// square root, 3 the update). Bytes: each array the step must touch, once per direction:
+/// x (B, d) and E, D (d, k) read; the codebook, Adam's two moments read and written, the
+/// gradient written: 4·(B·d + 2·d·k + 7·n·k). The intermediates (z, q, x̂ − x) stay in cache.
+struct StepWork {
+  double flops = 0;
+  double bytes = 0;
+};
+StepWork default_model_step_work(int64_t batch, int64_t d, int64_t k, int64_t n);
 
 /// Trainer::train_step on the default model, fused step against the autograd path.
 struct StepCase {
   QuantizerKind quantizer = QuantizerKind::vq;
   int64_t batch = 0;
   double fused_seconds = 0, autograd_seconds = 0;
+  StepWork work;  ///< the same for both paths and every quantizer (the encoder is frozen)
 };
 /// Every quantizer, batch 64, 256, 1024.
 std::vector<StepCase> measure_steps(double min_time);
@@ -100,6 +130,18 @@ struct ThreadCase {
   std::string unit_name = " ms";  ///< ... in these
 };
 std::vector<ThreadCase> measure_threads(double min_time, int threads);
+
+/// The CPU's model name (/proc/cpuinfo's first "model name"), or "" when unreadable.
+std::string cpu_model_name();
+
+/// Draws the roofline picture of a bench run into `path` (PNG or SVG, by its extension; gnuplot):
+/// log-log, arithmetic intensity against GFLOP/s; one ceiling min(peak, I × bandwidth) per
+/// instruction set at 1 thread, the bandwidth slopes of every triad size, and each search and
+/// fused-step case as a point. Returns "" on success, else a one-line reason (gnuplot missing or
+/// failing); never throws.
+std::string plot_roofline(const std::string& path, const std::vector<FmaPeak>& peaks,
+                          const std::vector<Bandwidth>& bandwidth, const std::vector<SearchCase>& search,
+                          const std::vector<StepCase>& steps);
 
 /// Wall seconds of `command` run by the shell with its output discarded; -1 when it failed.
 double wall_seconds(const std::string& command);
