@@ -59,6 +59,44 @@ TEST(CheckReport, VerdictSaysFailedWhenOneFailedAndCountsSkipsApart) {
   EXPECT_EQ(format_verdict("conform", checks, false), "conform: OK — 1 passed, 0 failed, 1 skipped");
 }
 
+// A check that failed in several cases: the detail names the first "(and N more)"; JSON carries
+// every failing case, and the verbose table a row for each further one (the referee's Tally).
+TEST(CheckReport, EveryFailingCaseReachesJsonAndTheVerboseTable) {
+  conform::Tally tally;
+  tally.fail("case a: recon = 2, expected 1");
+  tally.pass();
+  tally.fail("case b: recon = 5, expected 1");
+  tally.fail("case c: no recon");
+  const Check c = tally.result("recon");
+  EXPECT_EQ(c.status, Check::Status::failed);
+  EXPECT_EQ(c.detail, "case a: recon = 2, expected 1 (and 2 more)");
+  const auto json = nlohmann::json::parse(format_checks_json({c}));
+  ASSERT_EQ(json[0]["failed_cases"].size(), 3u);
+  EXPECT_EQ(json[0]["failed_cases"][2], "case c: no recon");
+  CheckTableStyle style;
+  EXPECT_EQ(format_check_rows({c}, style).find("case b"), std::string::npos);
+  style.every_case = true;
+  const std::string table = format_check_rows({c}, style);
+  EXPECT_NE(table.find("and: case b: recon = 5, expected 1\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("and: case c: no recon\n"), std::string::npos) << table;
+}
+
+// A verdict over nothing judged is "not run", never "OK": no checks at all (conform --area init
+// has no fix checks), or only skipped and not-applicable ones.
+TEST(CheckReport, VerdictOverNothingJudgedSaysNotRun) {
+  EXPECT_EQ(format_verdict("documented fixes", {}, false), "documented fixes: not run — 0 passed, 0 failed, 0 skipped");
+  EXPECT_EQ(verdict({}, false), Verdict::not_run);
+  std::vector<Check> checks = three_checks();
+  checks.erase(checks.begin(), checks.begin() + 2);  // the skipped one alone
+  EXPECT_EQ(format_verdict("conform", checks, false), "conform: not run — 0 passed, 0 failed, 1 skipped");
+  checks.push_back(checks.front());
+  checks.back().status = Check::Status::not_applicable;
+  EXPECT_EQ(verdict(checks, false), Verdict::not_run);
+  checks.back().status = Check::Status::passed;
+  EXPECT_EQ(verdict(checks, false), Verdict::ok);
+  EXPECT_STREQ(to_string(Verdict::not_run), "not_run");
+}
+
 TEST(CheckReport, JsonSpellsStatusesInFull) {
   const auto json = nlohmann::json::parse(format_checks_json(three_checks()));
   ASSERT_EQ(json.size(), 3u);

@@ -207,6 +207,52 @@ case_bad_input_kill_mid_write() {
   [ $left -ge 1 ] || fail "no kill landed mid-write"
 }
 
+# experiment --json: one JSON object on stdout whose numbers are the HDF5 file's, name for name
+# (one rate: the file's root; a sweep: sizes/<size>), and the default plot named after --out.
+case_experiment_json_equals_the_hdf5_file() {
+  small="--seeds 2 --n 600 --n-test 300 --epochs 1 --inits uniform,rd_waterfill"
+  # shellcheck disable=SC2086
+  "$VQVAE" experiment $small --codebook-size 16 --out one.h5 --json > one.json 2> one.err || fail "one rate: $(cat one.err)"
+  # shellcheck disable=SC2086
+  "$VQVAE" experiment $small --codebook-sizes 16,32 --out sweep.h5 --json > sweep.json 2> sweep.err || fail "sweep: $(cat sweep.err)"
+  grep -q "wrote one.h5" one.err || fail "the 'wrote' line is not on stderr"
+  for plot in one.png sweep.png; do [ -s $plot ] || fail "no default plot $plot (named after --out)"; done
+  [ ! -e experiment.png ] || fail "experiment.png written although --out names another file"
+  /usr/bin/python3 - <<'PY' || fail "the JSON differs from the HDF5 file"
+import json, math
+import h5py
+def same(a, b):
+    if isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return (a is None and math.isnan(b)) or a == b
+checked = 0
+for name, prefix in (("one", ""), ("sweep", "sizes/{}/")):
+    run = json.load(open(name + ".json"))
+    with h5py.File(name + ".h5", "r") as f:
+        assert run["status"] == f.attrs["status"].decode() and run["finished_runs"] == f.attrs["finished_runs"]
+        assert [s["codebook_size"] for s in run["sizes"]] == ([16] if name == "one" else [16, 32])
+        for size in run["sizes"]:
+            g = f["/" + prefix.format(size["codebook_size"])] if prefix else f["/"]
+            for key in ("distortion_rate_bound", "rate_bits", "latent_variance"):
+                assert same(size[key], float(g.attrs[key])), (name, key)
+            assert same(size["eigenvalues"], list(g["eigenvalues"][()])) and size["seeds"] == list(g["seeds"][()])
+            for init, values in size["runs"].items():
+                for key, value in values.items():
+                    if isinstance(value, list):
+                        assert same(value, list(g["runs"][init][key][()])), (name, init, key)
+                        checked += 1
+                    elif key not in ("best", "note"):
+                        assert same(value, float(g["runs"][init].attrs[key])), (name, init, key)
+            for pair, values in size["paired"].items():
+                for key, value in values.items():
+                    assert same(value, g["paired"][pair].attrs[key].item()), (name, pair, key)
+            for key, value in size["kmeans"].items():
+                assert same(value, list(g["kmeans"][key][()])), (name, "kmeans", key)
+            assert sum(v.get("best", False) for v in size["runs"].values()) == 1
+print(f"{checked} per-seed and per-step columns equal to the HDF5 file's, bit for bit")
+PY
+}
+
 # `vqvae bench` prints numbers; no test asserts a time.
 case_bench_prints_the_ceiling() {
   out=$("$VQVAE" bench --sections ceiling --min-time 0) || fail "bench failed"

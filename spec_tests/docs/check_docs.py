@@ -10,7 +10,9 @@ Checks, printing one line per problem and exiting 1 if there is any:
       under docs/ that exists;
   (c) the table's commands are exactly the subcommands `vqvae --help` lists;
   (d) every page in docs/ is linked from README.md or from another page;
-  (e) README.md is at most --max-readme-lines lines (150: the manual lives in docs/).
+  (e) README.md is at most --max-readme-lines lines (150: the manual lives in docs/);
+  (f) every flag a command's --help prints (and its subcommands', and the program's own) is
+      written, as `--flag`, in docs/configuration.md or in a page the command's row links to.
 Links inside fenced code blocks and inline code are not links. Standard library only.
 """
 
@@ -154,6 +156,62 @@ def help_subcommands(vqvae):
     return names
 
 
+FLAG = re.compile(r'(?<![\w-])(--[a-z0-9][a-z0-9-]*)')
+
+
+def help_flags(vqvae, words):
+    """The flags `vqvae WORDS --help` lists (lines of its option sections), and its subcommands."""
+    out = subprocess.run([vqvae] + words + ['--help'], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f'vqvae {" ".join(words)} --help exited with status {out.returncode}')
+    flags, subcommands, section = set(), [], None
+    for line in out.stdout.split('\n'):
+        if line and not line.startswith(' '):
+            section = line.rstrip(':')
+            continue
+        stripped = line.strip()
+        if section and section.startswith('Subcommands'):
+            match = re.match(r'^([a-z][a-z0-9_-]*)(\s|$)', stripped)
+            if match:
+                subcommands.append(match.group(1))
+        elif stripped.startswith('-'):
+            flags.update(f for f in FLAG.findall(stripped.split('  ')[0]) if f not in ('--help',))
+    return flags, subcommands
+
+
+def documented_flags(paths):
+    """Every `--flag` written in these Markdown files."""
+    found = set()
+    for path in paths:
+        with open(path, encoding='utf-8') as f:
+            found.update(FLAG.findall(f.read()))
+    return found
+
+
+def check_flags(vqvae, root, rows, problems):
+    """(f): returns the number of flags checked."""
+    configuration = os.path.join(root, 'docs', 'configuration.md')
+    common = documented_flags([configuration])
+    checked = 0
+    global_flags, _ = help_flags(vqvae, [])
+    for flag in sorted(global_flags - common - {'--version'}):
+        problems.append(f'vqvae --help: {flag} is not documented in docs/configuration.md')
+    checked += len(global_flags)
+    for _, command, targets in rows:
+        pages = [os.path.join(root, t.partition('#')[0]) for t in targets if t.partition('#')[0].endswith('.md')]
+        written = common | documented_flags([p for p in pages if os.path.isfile(p)])
+        queue = [[command]]
+        while queue:
+            words = queue.pop(0)
+            flags, subcommands = help_flags(vqvae, words)
+            queue.extend(words + [sub] for sub in subcommands)
+            checked += len(flags)
+            for flag in sorted(flags - written - global_flags):
+                problems.append(f'vqvae {" ".join(words)} --help: {flag} is documented neither in '
+                                f'docs/configuration.md nor in {", ".join(os.path.relpath(p, root) for p in pages)}')
+    return checked
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('vqvae', help='the vqvae program, whose --help lists the subcommands')
@@ -201,6 +259,12 @@ def main():
             if command not in listed:
                 problems.append(f'README.md: `vqvae {command}` is in the commands table but not in vqvae --help')
 
+    flags_checked = 0
+    try:
+        flags_checked = check_flags(args.vqvae, root, rows, problems)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as error:
+        problems.append(f'flags: {error}')
+
     with open(readme, encoding='utf-8') as f:
         readme_lines = len(f.read().splitlines())
     if readme_lines > args.max_readme_lines:
@@ -216,7 +280,8 @@ def main():
         print(f'check_docs: FAILED — {len(problems)} problem(s) in README.md and docs/ ({len(files)} files)')
         return 1
     print(f'check_docs: OK — {link_count} links in {len(files)} files resolve; {len(table)} commands in '
-          f'the table, each with its page, = vqvae --help; README.md {readme_lines} lines')
+          f'the table, each with its page, = vqvae --help; {flags_checked} flags of --help documented; '
+          f'README.md {readme_lines} lines')
     return 0
 
 

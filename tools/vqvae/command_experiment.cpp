@@ -13,6 +13,7 @@
 #include <vqvae/experiment/experiment.h>
 #include <vqvae/study/factory.h>
 #include <vqvae/preflight/memory_estimate.h>
+#include <vqvae/experiment/sweep_grid.h>
 #include <vqvae/experiment/sweep_report.h>
 #include <vqvae/experiment/sweep_shard.h>
 
@@ -20,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -47,24 +49,68 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
 
 std::string signed_db(double value) { return (value >= 0 ? "+" : "") + format_significant(value, 3) + " dB"; }
 
-// One progress line per finished cell: training runs are numbered (of the shard's runs).
-CellProgress progress_printer(const SweepGrid& grid, int64_t training_total, const std::string& work_folder) {
-  auto done = std::make_shared<int64_t>(0);
-  return [&grid, training_total, done, work_folder](const CellResult& r, bool resumed) {
+// One progress line per finished cell, with the held-out D the table leads with, the time so far
+// and an estimate of the time left: the seconds per unit of predicted cost (cell_cost, the weights
+// the shards are balanced by) of the cells computed in this process, times the cost of the cells
+// left (resumed cells cost nothing). On a terminal the line is rewritten in place; elsewhere (a
+// log, a pipe) one line each.
+struct ProgressPrinter {
+  CellProgress on_cell;
+  std::function<void()> finish;  // ends the updating line on a terminal
+};
+
+ProgressPrinter progress_printer(const SweepGrid& grid, const std::vector<SweepCell>& cells, int64_t training_total,
+                                 const std::string& work_folder) {
+  struct State {
+    int64_t done = 0;
+    double cost_left = 0, cost_computed = 0;
+    bool terminal = isatty(STDERR_FILENO) == 1, line_open = false;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+  auto state = std::make_shared<State>();
+  for (const SweepCell& cell : cells) state->cost_left += cell_cost(grid, cell);
+  const auto say = [state](const std::string& line) {
+    if (state->terminal) {
+      std::cerr << "\r\033[K" << line << std::flush;
+      state->line_open = true;
+    } else {
+      std::cerr << line << std::endl;
+    }
+  };
+  ProgressPrinter printer;
+  printer.on_cell = [&grid, training_total, state, work_folder, say](const CellResult& r, bool resumed) {
     const std::string from = resumed ? " (finished earlier, read from " + work_folder + ")" : "";
+    const double cost = cell_cost(grid, r.cell);
+    state->cost_left -= cost;
+    if (!resumed) state->cost_computed += cost;
     if (r.cell.kind == CellKind::kmeans_reference) {
-      std::cerr << cell_name(r.cell, grid) << ": "
-                << (r.skipped.empty() ? "D " + format_significant(r.kmeans_distortion, 4) : r.skipped) << from << std::endl;
+      say(cell_name(r.cell, grid) + ": " +
+          (r.skipped.empty() ? "D test " + format_significant(r.kmeans_test_distortion, 4) : r.skipped) + from);
       return;
     }
-    ++*done;
-    std::cerr << "[" << *done << "/" << training_total << "] " << cell_name(r.cell, grid) << ": ";
-    if (!r.skipped.empty()) std::cerr << r.skipped;
-    else
-      std::cerr << "D " << format_significant(r.run.summary.distortion, 4) << " (" << signed_db(r.run.summary.gap_db)
-                << "), " << r.run.summary.dead_codes << " dead";
-    std::cerr << from << std::endl;
+    ++state->done;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count();
+    std::string line = "[" + std::to_string(state->done) + "/" + std::to_string(training_total) + "] " +
+                       cell_name(r.cell, grid) + ": ";
+    if (!r.skipped.empty()) {
+      line += r.skipped;
+    } else {
+      const RunSummary& s = r.run.summary;
+      line += "D test " + format_significant(s.test_distortion, 4) + " (" + signed_db(s.test_gap_db) + "), D train " +
+              format_significant(s.distortion, 4) + ", dead " + std::to_string(s.test_dead_codes) + "/" +
+              std::to_string(s.dead_codes) + " (test/train)";
+    }
+    line += from + "; " + format_duration(elapsed) + " elapsed";
+    if (state->cost_left > 0 && state->cost_computed > 0)
+      line += ", ~" + format_duration(elapsed / state->cost_computed * state->cost_left) + " left";
+    say(line);
   };
+  printer.finish = [state] {
+    if (state->line_open) std::cerr << std::endl;
+    state->line_open = false;
+  };
+  return printer;
 }
 
 }  // namespace
@@ -77,8 +123,9 @@ CommandRunner add_experiment_command(CLI::App& app) {
     std::string codebook_sizes, shard;
     int64_t seeds = 5;
     int64_t kmeans_max_iter = 100;
-    bool quiet = false, print_config = false;
-    std::string out = "experiment.h5", plot = "experiment.png";
+    bool quiet = false, print_config = false, json = false;
+    std::string out = "experiment.h5", plot;
+    CLI::Option* plot_option = nullptr;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
@@ -100,17 +147,21 @@ CommandRunner add_experiment_command(CLI::App& app) {
                   "HDF5 file for every run's history and the summary (with --shard: the shard's part); "
                   "finished runs wait in OUT.partial/ until it is written")
       ->capture_default_str();
-  sub->add_option("--plot", flags->plot,
-                  "Plot (.png or .svg; empty: none): distortion vs step at one rate, distortion vs rate for "
-                  "several; none with --shard")
-      ->capture_default_str();
+  flags->plot_option = sub->add_option("--plot", flags->plot,
+                                       "Plot (.png or .svg; empty: none; default: --out's name with .png): "
+                                       "distortion vs step at one rate, distortion vs rate for several; none with "
+                                       "--shard");
   sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
+  sub->add_flag("--json", flags->json,
+                "Print the table's numbers as one JSON object (the HDF5 file's names) instead of the table; the "
+                "'wrote' lines go to stderr");
   sub->add_flag("--print-config", flags->print_config,
                 "Print the resolved configuration (JSON) and, on stderr, the memory estimate, and exit");
   return [flags](const GlobalOptions& global) {
     RunConfig config = flags->config->resolve(global);  // exit 2 on an invalid one
     const TrainingRunOptions schedule = flags->schedule->resolve();  // exit 2 on an invalid one
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
+    if (flags->plot_option->count() == 0) flags->plot = default_plot_path(flags->out);
 
     SweepGrid grid;
     grid.codebook_sizes = flags->codebook_sizes.empty() ? std::vector<int64_t>{config.codebook_size}
@@ -146,8 +197,10 @@ CommandRunner add_experiment_command(CLI::App& app) {
     // second one exits at once (core/interrupt.h).
     install_interrupt_handlers();
     const GaussianDataset dataset = make_dataset(grid.config);
-    const ShardRun run = run_shard(grid, shard.value_or(ShardSpec{}), work_folder, dataset,
-                                   flags->quiet ? nullptr : progress_printer(grid, training_total, work_folder));
+    const ProgressPrinter progress =
+        flags->quiet ? ProgressPrinter{} : progress_printer(grid, cells, training_total, work_folder);
+    const ShardRun run = run_shard(grid, shard.value_or(ShardSpec{}), work_folder, dataset, progress.on_cell);
+    if (progress.finish) progress.finish();
     const int64_t finished = std::count_if(run.cells.begin(), run.cells.end(), [](const CellResult& c) {
       return c.cell.kind == CellKind::training;
     });
@@ -187,15 +240,17 @@ CommandRunner add_experiment_command(CLI::App& app) {
       return 128 + stop_signal();
     }
     discard_work_folder(work_folder);
-    std::cout << format_sweep_table(result);
-    std::cout << "wrote " << flags->out << "\n";
+    std::ostream& said = flags->json ? std::cerr : std::cout;  // with --json, stdout holds the object alone
+    if (flags->json) std::cout << format_sweep_json(result) << std::endl;
+    else std::cout << format_sweep_table(result);
+    said << "wrote " << flags->out << "\n";
     if (!flags->plot.empty()) {
       const std::string problem = plot_sweep(flags->plot, result);
-      if (problem.empty()) std::cout << "wrote " << flags->plot << "\n";
-      else std::cout << "plot: " << problem << "\n";
+      if (problem.empty()) said << "wrote " << flags->plot << "\n";
+      else said << "plot: " << problem << "\n";
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << "finished in " << format_fixed(seconds, 1) << " s" << std::endl;
+    said << "finished in " << format_fixed(seconds, 1) << " s" << std::endl;
     return 0;
   };
 }

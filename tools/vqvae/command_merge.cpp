@@ -18,7 +18,9 @@ namespace vqvae::cli {
 CommandRunner add_merge_command(CLI::App& app) {
   struct Flags {
     std::vector<std::string> parts;
-    std::string out = "experiment.h5", plot = "experiment.png";
+    std::string out = "experiment.h5", plot;
+    bool json = false;
+    CLI::Option* plot_option = nullptr;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
@@ -26,23 +28,30 @@ CommandRunner add_merge_command(CLI::App& app) {
                "plot of the unsharded run");
   sub->add_option("parts", flags->parts, "The part files, one per shard, in any order")->required();
   sub->add_option("--out", flags->out, "HDF5 file of the whole sweep")->capture_default_str();
-  sub->add_option("--plot", flags->plot, "Plot (.png or .svg; empty: none)")->capture_default_str();
+  flags->plot_option =
+      sub->add_option("--plot", flags->plot, "Plot (.png or .svg; empty: none; default: --out's name with .png)");
+  sub->add_flag("--json", flags->json,
+                "Print the table's numbers as one JSON object (the HDF5 file's names) instead of the table; the "
+                "'wrote' lines go to stderr");
   return [flags](const GlobalOptions& global) {
     if (flags->out.empty()) throw_invalid_argument(param("out"), "must name a file, got ''");
     check_output_folder(flags->out, "--out");
+    if (flags->plot_option->count() == 0) flags->plot = default_plot_path(flags->out);
     if (!flags->plot.empty()) check_output_folder(flags->plot, "--plot");
     const MergedSweep merged = merge_parts(flags->parts);  // MergeRefused: one line, exit 1
     set_threads(merged.grid.config.threads);  // the shards' threads: the same D(R) bits
     const GaussianDataset dataset = make_dataset(merged.grid.config);
     const SweepResult result = assemble_sweep(merged.grid, merged.cells, dataset);
     write_sweep_hdf5(flags->out, result, global.command_line);
-    std::cout << format_sweep_table(result);
-    std::cout << "merged " << flags->parts.size() << " parts of grid " << grid_identity(merged.grid) << "; wrote "
-              << flags->out << "\n";
+    std::ostream& said = flags->json ? std::cerr : std::cout;  // with --json, stdout holds the object alone
+    if (flags->json) std::cout << format_sweep_json(result) << std::endl;
+    else std::cout << format_sweep_table(result);
+    said << "merged " << flags->parts.size() << " parts of grid " << grid_identity(merged.grid) << "; wrote "
+         << flags->out << "\n";
     if (!flags->plot.empty()) {
       const std::string problem = plot_sweep(flags->plot, result);
-      if (problem.empty()) std::cout << "wrote " << flags->plot << "\n";
-      else std::cout << "plot: " << problem << "\n";
+      if (problem.empty()) said << "wrote " << flags->plot << "\n";
+      else said << "plot: " << problem << "\n";
     }
     return 0;
   };

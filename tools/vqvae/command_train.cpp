@@ -63,7 +63,7 @@ CommandRunner add_train_command(CLI::App& app) {
                 << number(r.loss_recon) << ", codebook " << number(r.loss_codebook) << ", commitment "
                 << number(r.loss_commitment) << ")  D " << number(r.distortion) << "  D test " << number(r.test_distortion)
                 << "  codes "
-                << r.codes_used << "/" << n << "  rate " << number(r.rate_bits, 3) << " bits"
+                << r.codes_used << "/" << n << "  entropy " << number(r.rate_bits, 3) << " bits"
                 << (flags->schedule->revive_dead_codes() ? "  revived " + std::to_string(r.revived) : "") << std::endl;
     });
     if (tty) {
@@ -75,7 +75,7 @@ CommandRunner add_train_command(CLI::App& app) {
         std::cout << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << step
                   << "/" << total << "  loss " << number(loss) << " (" << number(recon) << " + "
                   << number(codebook) << " + β·" << number(commitment) << ")  D " << number(last->distortion)
-                  << "  codes " << last->codes_used << "/" << n << "  rate " << number(last->rate_bits, 3)
+                  << "  codes " << last->codes_used << "/" << n << "  entropy " << number(last->rate_bits, 3)
                   << " bits   " << std::flush;
         if (step == total) std::cout << "\n";
       });
@@ -138,9 +138,12 @@ CommandRunner add_train_command(CLI::App& app) {
               << "latent variance      " << number(s.latent_variance, 5) << "   D / variance "
               << number(s.distortion_over_variance, 4) << "\n"
               << std::left << std::setw(21) << "D(R), R = " + number(s.rate_bits, 4) + " bits" << number(s.distortion_rate_bound, 5)
-              << "   (reverse water-filling on the latent covariance's eigenvalues)\n"
+              << "   (R = log2 " << n << " codewords, the rate the codebook allows; reverse water-filling on the "
+                 "latent covariance's eigenvalues)\n"
               << "gap to D(R), train   " << (s.gap_db >= 0 ? "+" : "") << number(s.gap_db, 3) << " dB\n"
-              << "perplexity           " << number(s.perplexity, 5) << " (train), " << number(s.test_perplexity, 5) << " (test)\n"
+              << "perplexity           " << number(s.perplexity, 5) << " (train), " << number(s.test_perplexity, 5)
+              << " (test)   (2^entropy: entropy = log2 perplexity is the rate the code uses, at most R; the step lines' "
+                 "entropy)\n"
               << "dead codes           " << s.dead_codes << " of " << n << " (train), " << s.test_dead_codes
               << " (test)   (codes used " << s.codes_used << ")\n";
     if (flags->schedule->revive_dead_codes()) std::cout << "revived codes        " << s.revived << "\n";

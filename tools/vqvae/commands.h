@@ -28,11 +28,21 @@ std::string flag_of(std::string_view parameter);
 /// '<folder>' (missing or not writable)" (exit 1).
 void check_output_folder(const std::string& path, const std::string& flag);
 
+/// The plot a command writes beside its HDF5 file when --plot is not given: `out` with its
+/// extension replaced by .png ("runs/a.h5" -> "runs/a.png"; "a" -> "a.png").
+std::string default_plot_path(const std::string& out);
+
 /// Adds to every integer option of `app` and its subcommands a check that the value fits the
 /// option's 64-bit type: CLI11 2.1 clamps "99999999999999999999" to INT64_MAX without a word.
 /// Message (exit 2): "--n: must be an integer from -9223372036854775808 to 9223372036854775807,
 /// got 99999999999999999999".
 void check_integer_ranges(CLI::App& app);
+
+/// The one-line message for a command line CLI11 refused. An unknown flag or subcommand is named,
+/// with the nearest known one when it is a likely typo (edit distance at most 2, or a third of its
+/// length): "vqvae experiment: unknown flag --codebok-size: did you mean --codebook-size? (see
+/// vqvae experiment --help)"; any other error is CLI11's own text. `app` is the parsed program.
+std::string usage_error_message(CLI::App& app, const CLI::ParseError& error);
 
 /// CLI11 validator for unsigned flags (--seed): CLI11 converts "-1" to 2^64 - 1 without a word.
 /// Message: "--seed: must be >= 0, got -1".

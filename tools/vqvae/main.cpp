@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "vqvae: " << e.what() << " (see vqvae --help)" << std::endl;
+    std::cerr << usage_error_message(app, e) << std::endl;
     return 2;
   }
 

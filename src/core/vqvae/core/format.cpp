@@ -126,4 +126,13 @@ std::string listed(const std::vector<std::string>& items) {
   return out;
 }
 
+std::string format_duration(double seconds) {
+  const int64_t total = seconds > 0 ? static_cast<int64_t>(std::llround(seconds)) : 0;
+  const auto two = [](int64_t v) { return (v < 10 ? "0" : "") + std::to_string(v); };
+  if (total < 60) return std::to_string(total) + " s";
+  if (total < 3600) return std::to_string(total / 60) + " min " + two(total % 60) + " s";
+  const int64_t minutes = (total + 30) / 60;
+  return std::to_string(minutes / 60) + " h " + two(minutes % 60) + " min";
+}
+
 }  // namespace vqvae

@@ -30,6 +30,9 @@ std::string padded(const std::string& text, size_t width);
 /// "1.5 KiB", "14.9 GiB", "715 GiB", "2048 TiB". Zero, negative and NaN sizes print as "0 B".
 std::string format_bytes(double bytes);
 
+/// A duration for progress lines: "8 s", "3 min 05 s", "2 h 07 min" (rounded to the unit shown).
+std::string format_duration(double seconds);
+
 /// `text` between single quotes for a one-line message, with control characters escaped as in
 /// JSON ("\n", "\t", "\u0001"), so that a key or value holding a newline cannot break the line.
 std::string in_quotes(std::string_view text);

@@ -17,6 +17,7 @@ Check Tally::result(const std::string& what) const {
   if (!failures.empty()) {
     c.status = Check::Status::failed;
     c.detail = failures.front() + (failures.size() > 1 ? " (and " + std::to_string(failures.size() - 1) + " more)" : "");
+    c.failed_cases = failures;
   } else if (passed > 0) {
     c.status = Check::Status::passed;
     c.detail = what + " in " + std::to_string(passed) + (passed == 1 ? " case" : " cases") +

@@ -45,6 +45,7 @@ std::string format_conform_table(const ConformReport& report, bool colour, bool 
   style.fix_column = true;
   style.by_area = true;
   style.only_problems = !verbose;
+  style.every_case = verbose;  // -v: every failing case of a check, not only the first
   style.strict = report.strict;
   out << format_check_rows(report.checks, style);
   for (const auto& [reason, ids] : inapplicable)
@@ -80,6 +81,8 @@ std::string format_conform_json(const ConformReport& report) {
   };
   j["fixes_ok"] = ok(report.fix_checks());
   j["others_ok"] = ok(report.other_checks());
+  j["fixes_verdict"] = to_string(verdict(report.fix_checks(), report.strict));  // "not_run": none judged
+  j["others_verdict"] = to_string(verdict(report.other_checks(), report.strict));
   j["strict"] = report.strict;
   j["driver_seconds"] = report.driver_seconds;
   j["seconds"] = report.seconds;

@@ -143,6 +143,9 @@ std::string format_check_rows(const std::vector<Check>& checks, const CheckTable
     if (o == Outcome::expected_failure) out << " (expected: " << c.expected_failure << ")";
     if (o == Outcome::fixed) out << " (expected to fail: " << c.expected_failure << "; it passes now: remove it from --expect)";
     out << "\n";
+    if (style.every_case)
+      for (size_t i = 1; i < c.failed_cases.size(); ++i)
+        out << std::string(mark_width + 1, ' ') << (style.fix_column ? std::string(8, ' ') : "") << "  and: " << c.failed_cases[i] << "\n";
   };
   std::ostringstream out;
   if (!style.by_area) {
@@ -164,10 +167,28 @@ std::string format_check_rows(const std::vector<Check>& checks, const CheckTable
   return out.str();
 }
 
+Verdict verdict(const std::vector<Check>& checks, bool strict) {
+  if (std::any_of(checks.begin(), checks.end(), [&](const Check& c) { return fails_run(c, strict); }))
+    return Verdict::failed;
+  const bool judged = std::any_of(checks.begin(), checks.end(), [](const Check& c) {
+    return c.status == Check::Status::passed || c.status == Check::Status::failed;
+  });
+  return judged ? Verdict::ok : Verdict::not_run;
+}
+
+const char* to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::failed: return "failed";
+    case Verdict::not_run: return "not_run";
+    default: return "ok";
+  }
+}
+
 std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour, bool strict) {
-  const bool ok = std::none_of(checks.begin(), checks.end(), [&](const Check& c) { return fails_run(c, strict); });
+  const Verdict v = verdict(checks, strict);
+  const char* shade = v == Verdict::ok ? "\033[32m" : v == Verdict::failed ? "\033[31m" : "\033[33m";
   std::ostringstream out;
-  out << (colour ? (ok ? "\033[32m" : "\033[31m") : "") << label << ": " << (ok ? "OK" : "FAILED")
+  out << (colour ? shade : "") << label << ": " << (v == Verdict::ok ? "OK" : v == Verdict::failed ? "FAILED" : "not run")
       << (colour ? "\033[0m" : "") << " — " << counts(checks);
   return out.str();
 }
@@ -188,6 +209,7 @@ std::string format_checks_json(const std::vector<Check>& checks) {
     nlohmann::ordered_json numbers = nlohmann::ordered_json::object();
     for (const auto& [key, value] : c.numbers) numbers[key] = value;
     j["numbers"] = numbers;
+    if (!c.failed_cases.empty()) j["failed_cases"] = c.failed_cases;
     array.push_back(j);
   }
   return array.dump(2);

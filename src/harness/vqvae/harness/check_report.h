@@ -23,6 +23,9 @@ struct Check {
   /// conform --expect: why this check is expected to fail (a known defect); "" when it is not.
   std::string expected_failure;
   std::vector<std::pair<std::string, double>> numbers;  ///< the measured numbers, for JSON
+  /// conform: every failing case's line when the check failed (detail shows the first, "(and N
+  /// more)"); JSON's failed_cases, and one row each under the check with -v.
+  std::vector<std::string> failed_cases;
   double seconds = -1;     ///< time taken; < 0: not timed
 };
 
@@ -51,6 +54,7 @@ struct CheckTableStyle {
   bool by_area = false;        ///< a heading line per area, checks in area order of first appearance
   bool only_problems = false;  ///< rows only for checks that did not pass (and were applicable); counts per area stay
   bool strict = false;         ///< an expected failure that passes is a problem (conform --strict)
+  bool every_case = false;     ///< under a failed check, a row for each further failing case
 };
 
 /// One aligned line per check: mark, [fix #N], id (or name), [seconds], detail. Marks: ✓ passed,
@@ -58,9 +62,17 @@ struct CheckTableStyle {
 /// n/a not applicable.
 std::string format_check_rows(const std::vector<Check>& checks, const CheckTableStyle& style);
 
-/// `label: OK — P passed, F failed, S skipped` (FAILED when one failed unexpectedly, or, strict,
-/// when an expected failure passes), with `, E expected failures`, `, X fixed` and
-/// `, N not applicable` where there are any; coloured when asked.
+/// The verdict over `checks`: failed when one failed unexpectedly (or, strict, when an expected
+/// failure passes); else not_run when no check was judged (none passed, failed or was an expected
+/// failure: all skipped, not applicable, or no checks at all); else ok.
+enum class Verdict { ok, failed, not_run };
+Verdict verdict(const std::vector<Check>& checks, bool strict);
+/// "ok", "failed", "not_run" (JSON spells them so).
+const char* to_string(Verdict verdict);
+
+/// `label: OK — P passed, F failed, S skipped` (FAILED, or "not run" when nothing was judged:
+/// see verdict()), with `, E expected failures`, `, X fixed` and `, N not applicable` where there
+/// are any; coloured when asked.
 std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour, bool strict = false);
 
 /// The checks as a JSON array: [{id, name, area, fix, status, outcome, expected_failure, detail,

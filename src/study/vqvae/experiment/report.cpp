@@ -19,6 +19,22 @@
 
 namespace vqvae {
 
+std::string format_table_legend(bool steps_column, bool revived_column) {
+  std::string legend =
+      "columns:\n"
+      "  D test        distortion on the held-out set at the end: mean ± standard deviation over the seeds (a "
+      "spread between runs, not the error of the mean)\n"
+      "  gap to D(R)   10 log10(mean D test / D(R)), D(R) the Gaussian bound at this rate: 0 dB is Shannon's "
+      "limit, no code goes below it\n"
+      "  D train       the same on the training set\n"
+      "  dead te/tr    codewords that no held-out / no training sample chose at the end, mean over the seeds\n";
+  if (steps_column)
+    legend += "  steps to 10%  the first evaluated step whose training D was within 10 % of that run's own final "
+              "D (not of D(R)), mean over the seeds\n";
+  if (revived_column) legend += "  revived       dead codewords re-seeded during training, mean over the seeds\n";
+  return legend;
+}
+
 std::string format_experiment_table(const ExperimentResult& r) {
   const RunConfig& c = r.config;
   const double bound = r.bound.distortion_rate;
@@ -70,6 +86,7 @@ std::string format_experiment_table(const ExperimentResult& r) {
                                     format_fixed(mean_std(r.kmeans_dead_codes).mean, 1), "-", "");
   else out << padded("k-means (Lloyd, k-means++)", w[0]) << r.kmeans_skipped << "\n";
   out << padded("D(R) bound", w[0]) << padded(format_fixed(bound, 3), w[1]) << "+0.00 dB\n";
+  out << format_table_legend(true, r.revive_dead_codes);
   if (best) {
     const std::string below = below_bound(r);
     const double se = mean_test_standard_error(r);
@@ -88,6 +105,22 @@ std::string format_experiment_table(const ExperimentResult& r) {
   return out.str();
 }
 
+std::vector<std::pair<const char*, const std::vector<double>*>> init_columns(const InitStudy& s) {
+  return {{"initial_distortion", &s.initial_distortion},
+          {"initial_test_distortion", &s.initial_test_distortion},
+          {"final_distortion", &s.final_distortion},
+          {"test_distortion", &s.test_distortion},
+          {"test_distortion_se", &s.test_distortion_se},
+          {"test_dead_codes", &s.test_dead_codes},
+          {"test_perplexity", &s.test_perplexity},
+          {"dead_codes", &s.dead_codes},
+          {"steps_to_within_10_percent", &s.steps_to_within_10_percent},
+          {"revived", &s.revived},
+          {"steps", &s.steps},
+          {"mean_distortion", &s.mean_distortion},
+          {"mean_test_distortion", &s.mean_test_distortion}};
+}
+
 void write_experiment_group(Hdf5Writer& file, const std::string& group, const ExperimentResult& r) {
   const auto at = [&](const std::string& name) { return group == "/" ? name : group + "/" + name; };
   if (group != "/") file.create_group(group);
@@ -97,22 +130,7 @@ void write_experiment_group(Hdf5Writer& file, const std::string& group, const Ex
     file.create_group(base);
     if (!s.note.empty()) file.write_attribute(base, "note", s.note);
     if (s.runs.empty()) continue;  // skipped: the note says why
-    // Per seed (or per evaluated step: steps, mean_*), one float64 dataset each.
-    const std::pair<const char*, const std::vector<double>*> columns[] = {
-        {"initial_distortion", &s.initial_distortion},
-        {"initial_test_distortion", &s.initial_test_distortion},
-        {"final_distortion", &s.final_distortion},
-        {"test_distortion", &s.test_distortion},
-        {"test_distortion_se", &s.test_distortion_se},
-        {"test_dead_codes", &s.test_dead_codes},
-        {"test_perplexity", &s.test_perplexity},
-        {"dead_codes", &s.dead_codes},
-        {"steps_to_within_10_percent", &s.steps_to_within_10_percent},
-        {"revived", &s.revived},
-        {"steps", &s.steps},
-        {"mean_distortion", &s.mean_distortion},
-        {"mean_test_distortion", &s.mean_test_distortion},
-    };
+    const auto columns = init_columns(s);  // one float64 dataset each
     for (const auto& [name, values] : columns)
       file.write_tensor(base + "/" + name, at::tensor(*values, at::kDouble));
     const MeanStd d = mean_std(s.final_distortion), t = mean_std(s.test_distortion);
@@ -192,38 +210,82 @@ void write_experiment_hdf5(const std::string& path, const ExperimentResult& r, c
   file.commit();
 }
 
+InitPlotStyle init_plot_style(InitKind init) {
+  switch (init) {
+    case InitKind::uniform: return {"#999999", 4};        // grey, open square
+    case InitKind::random_normal: return {"#009e73", 8};  // green, open triangle
+    case InitKind::kmeans: return {"#0072b2", 6};         // blue, open circle
+    case InitKind::rd_gaussian: return {"#cc79a7", 12};   // reddish purple, open diamond
+    default: return {"#d55e00", 7};                       // rd_waterfill: vermillion, filled circle
+  }
+}
+
+std::string gnuplot_log_y_axis(double low, double high) {
+  if (!(low > 0) || !(high >= low)) return "set logscale y\n";
+  const double bottom = low / 1.1, top = high * 1.1;
+  // Labelled ticks: the mantissas that give at least 4 labels inside the range.
+  const std::vector<std::vector<double>> mantissas = {
+      {1, 2, 5}, {1, 1.5, 2, 3, 5, 7}, {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9}};
+  std::vector<double> ticks;
+  for (const std::vector<double>& set : mantissas) {
+    ticks.clear();
+    for (int e = static_cast<int>(std::floor(std::log10(bottom))); e <= static_cast<int>(std::ceil(std::log10(top))); ++e)
+      for (const double m : set) {
+        const double v = m * std::pow(10.0, e);
+        if (v >= bottom && v <= top) ticks.push_back(v);
+      }
+    if (ticks.size() >= 4) break;
+  }
+  std::ostringstream out;
+  out << std::setprecision(10) << "set logscale y\nset yrange [" << bottom << ":" << top << "]\nset ytics (";
+  for (size_t i = 0; i < ticks.size(); ++i) out << (i ? ", " : "") << "'" << format_significant(ticks[i], 3) << "' " << ticks[i];
+  out << ")\nset mytics 10\nset grid ytics mytics lc rgb '#e0e0e0', lc rgb '#f4f4f4'\n";
+  return out.str();
+}
+
 std::string plot_experiment(const std::string& path, const ExperimentResult& r) {
   std::vector<const InitStudy*> plotted;  // an init skipped at this size has no curve
   for (const InitStudy& s : r.inits)
     if (!s.runs.empty()) plotted.push_back(&s);
   if (plotted.empty()) return "nothing to plot";
-  return draw_with_gnuplot(path, 800, 500, [&](const std::string& folder) {
-    const std::string data = folder + "/distortion.dat";
-    {
-      std::ofstream out(data);
-      out << "# step";
-      for (const InitStudy* s : plotted) out << " " << to_string(s->init);
-      out << "\n" << std::setprecision(10);
-      for (size_t e = 0; e < plotted.front()->steps.size(); ++e) {
-        out << plotted.front()->steps[e];
-        for (const InitStudy* s : plotted) out << " " << s->mean_test_distortion[e];
-        out << "\n";
+  return draw_with_gnuplot(path, 900, 560, [&](const std::string& folder) {
+    // One data file per init: step, mean held-out D over seeds, mean − std, mean + std.
+    double low = r.bound.distortion_rate, high = r.bound.distortion_rate;
+    std::vector<std::string> files;
+    for (const InitStudy* s : plotted) {
+      files.push_back(folder + "/" + to_string(s->init) + ".dat");
+      std::ofstream out(files.back());
+      out << "# step mean_test_distortion minus_std plus_std\n" << std::setprecision(10);
+      for (size_t e = 0; e < s->steps.size(); ++e) {
+        std::vector<double> at_step;
+        for (const TrainingRunResult& run : s->runs)
+          if (e < run.history.size()) at_step.push_back(run.history[e].test_distortion);
+        const MeanStd spread = mean_std(at_step);
+        out << s->steps[e] << " " << s->mean_test_distortion[e] << " " << spread.mean - spread.std << " "
+            << spread.mean + spread.std << "\n";
+        low = std::min(low, spread.mean - spread.std);
+        high = std::max(high, spread.mean + spread.std);
       }
     }
     std::ostringstream out;
-    out << "set title 'Held-out distortion vs step (mean of " << r.seeds.size() << " seeds, " << r.config.n_test
-        << " held-out samples), " << r.config.codebook_size << " codewords, k = " << r.config.k << "'\n";
+    out << "set title 'Held-out D vs step: mean of " << r.seeds.size() << " seeds, band ± 1 std over seeds; "
+        << r.config.codebook_size << " codewords, k = " << r.config.k << ", " << r.config.n_test
+        << " held-out samples'\n";
     out << "set xlabel 'training step'\nset ylabel 'D test = mean ||z - z_q_hard||^2 (log scale)'\n";
-    out << "set logscale y\nset grid\nset key top right\n";
-    out << std::setprecision(10);
-    out << "set yrange [" << 0.8 * r.bound.distortion_rate << ":*]\n";
-    out << "plot ";
-    for (size_t i = 0; i < plotted.size(); ++i)
-      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with lines lw 2 lc rgb '" << kPlotColours[i % 6]
+    out << gnuplot_log_y_axis(std::max(low, 1e-12), high) << "set mxtics 5\nset grid xtics lc rgb '#e0e0e0'\n";
+    out << "set key inside top right box opaque\nset style fill transparent solid 0.15 noborder\n";
+    out << std::setprecision(10) << "plot ";
+    for (size_t i = 0; i < plotted.size(); ++i) {
+      const InitPlotStyle style = init_plot_style(plotted[i]->init);
+      out << gnuplot_quoted(files[i]) << " using 1:3:4 with filledcurves lc rgb '" << style.colour << "' notitle, "
+          << gnuplot_quoted(files[i]) << " using 1:2 with linespoints lw 2 pt " << style.point_type
+          << " pointinterval " << std::max<size_t>(1, plotted[i]->steps.size() / 8) << " lc rgb '" << style.colour
           << "' title " << gnuplot_quoted(to_string(plotted[i]->init)) << ", ";
+    }
     if (!r.kmeans_test_distortion.empty())
-      out << mean_std(r.kmeans_test_distortion).mean << " with lines dt 3 lc rgb 'black' title 'k-means (no training)', ";
-    out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'red' title 'D(R)'\n";
+      out << mean_std(r.kmeans_test_distortion).mean
+          << " with lines dt 3 lw 2 lc rgb '#e69f00' title 'k-means reference (no training)', ";
+    out << r.bound.distortion_rate << " with lines dt 2 lw 2 lc rgb 'black' title 'D(R), Shannon'\n";
     return out.str();
   });
 }

@@ -6,6 +6,8 @@
 #include <vqvae/experiment/result.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vqvae {
 
@@ -17,6 +19,14 @@ class Hdf5Writer;
 /// initial codebook, k-means, and D(R) itself; the held-out set's sampling error and whether the
 /// bound holds; then the paired comparisons of the best init with every other.
 std::string format_experiment_table(const ExperimentResult& result);
+
+/// The legend printed under the study's tables: one line per column (D test, gap to D(R),
+/// D train, dead te/tr, and, when shown, steps to 10% and revived), each saying what it counts.
+std::string format_table_legend(bool steps_column, bool revived_column);
+
+/// An init's columns by the names the HDF5 file and the JSON give them: per seed (initial,
+/// final and test distortion, dead codes, ...) or per evaluated step (steps, mean_*).
+std::vector<std::pair<const char*, const std::vector<double>*>> init_columns(const InitStudy& study);
 
 /// One HDF5 file: /runs/<init>/seed_<s>/history/<metric>, per-init summaries, /kmeans, the
 /// eigenvalues, D(R), and the full configuration, options and versions as attributes, with
@@ -39,7 +49,18 @@ void write_experiment_root(Hdf5Writer& file, const ExperimentResult& result, con
 /// a missing gnuplot.
 std::string plot_experiment(const std::string& path, const ExperimentResult& result);
 
-/// The line colours of the plots, one per init in order (colour-blind safe).
-inline constexpr const char* kPlotColours[6] = {"#9400d3", "#009e73", "#56b4e9", "#e69f00", "#0072b2", "#d55e00"};
+/// How the plots draw one init, the same in every plot: a colour of the Okabe-Ito palette
+/// (colour-blind safe; kmeans blue and rd_waterfill vermillion, the two the study is about, far
+/// apart) and a gnuplot point type, so that curves stay apart in grey too.
+struct InitPlotStyle {
+  const char* colour;
+  int point_type;
+};
+InitPlotStyle init_plot_style(InitKind init);
+
+/// gnuplot lines for a log-scaled y axis fitted to [low, high] (padded by 10 %): the range, and
+/// labelled ticks at 1, 2 and 5 × 10^e inside it (more when the range is narrow), minor ticks
+/// between, so that a range of 19 to 31 reads as such and not as one decade of 10 to 100.
+std::string gnuplot_log_y_axis(double low, double high);
 
 }  // namespace vqvae

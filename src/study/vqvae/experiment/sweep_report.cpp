@@ -194,6 +194,7 @@ std::string format_sweep_table(const SweepResult& result) {
         << "\n";
     out << format_comparisons(r, "  ");
   }
+  out << "\n" << format_table_legend(false, false);
   // The curve in one view: gap to D(R) per init and size (does the ranking hold at every rate?).
   out << "\ngap of the held-out D to D(R) in dB (mean over seeds) by codewords:\n";
   std::string header = "  " + padded("init", w[0]);
@@ -280,23 +281,35 @@ std::string plot_sweep(const std::string& path, const SweepResult& result) {
   if (result.sizes.size() == 1) return plot_experiment(path, result.sizes.front());
   const std::vector<InitKind>& inits = result.grid.options.inits;
   const int64_t k = result.sizes.front().config.k;
-  return draw_with_gnuplot(path, 800, 560, [&](const std::string& folder) {
-    const std::string data = folder + "/rates.dat", curve = folder + "/bound.dat";
-    {
-      std::ofstream out(data);  // a row per size; "?" where an init has no run (gnuplot: missing)
-      out << "# bits_per_dimension";
-      for (const InitKind init : inits) out << " " << to_string(init);
-      out << " kmeans_reference\n" << std::setprecision(10);
-      for (const ExperimentResult& r : result.sizes) {
-        out << bits_per_dimension(r);
-        for (const InitKind init : inits) {
-          const InitStudy* s = find_init(r, init);
-          if (s) out << " " << mean_std(s->test_distortion).mean;
-          else out << " ?";
+  return draw_with_gnuplot(path, 900, 600, [&](const std::string& folder) {
+    double low = std::numeric_limits<double>::infinity(), high = 0;
+    const auto seen = [&](double v) {
+      if (v > 0 && std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+    };
+    // One file per init: bits per dimension, mean held-out D over seeds, its standard deviation
+    // (sizes where the init did not run are left out).
+    std::vector<std::string> files;
+    for (const InitKind init : inits) {
+      files.push_back(folder + "/" + to_string(init) + ".dat");
+      std::ofstream out(files.back());
+      out << "# bits_per_dimension mean_test_distortion std_over_seeds\n" << std::setprecision(10);
+      for (const ExperimentResult& r : result.sizes)
+        if (const InitStudy* s = find_init(r, init); s && !s->test_distortion.empty()) {
+          const MeanStd d = mean_std(s->test_distortion);
+          out << bits_per_dimension(r) << " " << d.mean << " " << d.std << "\n";
+          seen(d.mean - d.std);
+          seen(d.mean + d.std);
         }
-        if (r.kmeans_test_distortion.empty()) out << " ?\n";
-        else out << " " << mean_std(r.kmeans_test_distortion).mean << "\n";
-      }
+    }
+    const std::string reference = folder + "/kmeans_reference.dat", curve = folder + "/bound.dat";
+    {
+      std::ofstream out(reference);
+      out << std::setprecision(10);
+      for (const ExperimentResult& r : result.sizes)
+        if (!r.kmeans_test_distortion.empty()) {
+          out << bits_per_dimension(r) << " " << mean_std(r.kmeans_test_distortion).mean << "\n";
+          seen(mean_std(r.kmeans_test_distortion).mean);
+        }
     }
     {
       // Shannon's D(R) of the latents' Gaussian, from half a bit below the lowest rate to half a
@@ -304,27 +317,32 @@ std::string plot_sweep(const std::string& path, const SweepResult& result) {
       std::ofstream out(curve);
       out << std::setprecision(10);
       const std::vector<double>& eigenvalues = result.sizes.front().bound.eigenvalues;
-      const double low = std::max(0.0, result.sizes.front().bound.rate_bits - 0.5);
-      const double high = result.sizes.back().bound.rate_bits + 0.5;
+      const double lowest = std::max(0.0, result.sizes.front().bound.rate_bits - 0.5);
+      const double highest = result.sizes.back().bound.rate_bits + 0.5;
       for (int i = 0; i <= 200; ++i) {
-        const double rate = low + (high - low) * i / 200.0;
-        out << rate / static_cast<double>(k) << " " << gaussian_distortion_rate(eigenvalues, rate) << "\n";
+        const double rate = lowest + (highest - lowest) * i / 200.0;
+        const double bound = gaussian_distortion_rate(eigenvalues, rate);
+        out << rate / static_cast<double>(k) << " " << bound << "\n";
+        if (i == 0 || i == 200) seen(bound);
       }
     }
     std::ostringstream out;
-    out << "set title 'Operational D(R): held-out distortion (mean of " << result.sizes.front().seeds.size()
-        << " seeds, " << result.sizes.front().config.n_test << " held-out samples) vs rate, k = " << k << ", n = "
-        << result.sizes.front().config.n << "'\n";
+    out << "set title 'Operational D(R): held-out D vs rate, mean of " << result.sizes.front().seeds.size()
+        << " seeds, bars ± 1 std over seeds; k = " << k << ", n = " << result.sizes.front().config.n << ", "
+        << result.sizes.front().config.n_test << " held out'\n";
     out << "set xlabel 'rate: bits per latent dimension, log2(codewords) / k'\n";
     out << "set ylabel 'D test = mean ||z - z_q_hard||^2 (log scale)'\n";
-    out << "set logscale y\nset grid\nset key bottom left\n";
+    out << gnuplot_log_y_axis(std::isfinite(low) ? low : 1, high > 0 ? high : 10)
+        << "set mxtics 4\nset grid xtics lc rgb '#e0e0e0'\nset key inside bottom left box opaque\nset bars small\n";
     out << "plot ";
-    for (size_t i = 0; i < inits.size(); ++i)
-      out << gnuplot_quoted(data) << " using 1:" << i + 2 << " with linespoints lw 2 pt 7 lc rgb '"
-          << kPlotColours[i % 6] << "' title " << gnuplot_quoted(to_string(inits[i])) << ", ";
-    out << gnuplot_quoted(data) << " using 1:" << inits.size() + 2
-        << " with points pt 6 ps 1.6 lc rgb 'black' title 'k-means (no training)', ";
-    out << gnuplot_quoted(curve) << " using 1:2 with lines dt 2 lw 2 lc rgb 'red' title 'Shannon D(R)'\n";
+    for (size_t i = 0; i < inits.size(); ++i) {
+      const InitPlotStyle style = init_plot_style(inits[i]);
+      out << gnuplot_quoted(files[i]) << " using 1:2:3 with yerrorlines lw 2 pt " << style.point_type
+          << " ps 1.3 lc rgb '" << style.colour << "' title " << gnuplot_quoted(to_string(inits[i])) << ", ";
+    }
+    out << gnuplot_quoted(reference)
+        << " using 1:2 with points pt 1 ps 2 lw 2 lc rgb '#e69f00' title 'k-means reference (no training)', ";
+    out << gnuplot_quoted(curve) << " using 1:2 with lines dt 2 lw 2 lc rgb 'black' title 'Shannon D(R)'\n";
     return out.str();
   });
 }

@@ -37,6 +37,14 @@ SweepResult assemble_sweep(const SweepGrid& grid, const std::vector<CellResult>&
 /// format_experiment_table instead.
 std::string format_sweep_table(const SweepResult& result);
 
+/// The numbers of the table and the HDF5 file as one JSON object (`--json`): status,
+/// finished_runs, grid_identity, and `sizes`, one object per size in ascending order holding what
+/// the HDF5 file holds for that size by the same names (codebook_size, rate_bits,
+/// distortion_rate_bound, eigenvalues, seeds; runs.<init>: the per-seed and per-step columns and
+/// their means; paired.<a>_minus_<b>; kmeans), without the histories and codebooks. NaN and
+/// infinities are null.
+std::string format_sweep_json(const SweepResult& result);
+
 /// One HDF5 file. A one-size sweep writes exactly write_experiment_hdf5's layout. Several sizes:
 /// /sizes/<size>/ holds each size's experiment layout, /rate_distortion/ the curve (sizes, bits
 /// per latent dimension, D(R), and per init the mean and std of D), the root the configuration,
