@@ -356,7 +356,7 @@ TEST(GoldenRounding, ConformGoldensAreCorrectlyRoundedFloat64Values) {
   const int64_t B = 8, k = options.k(), n = options.n_samples(), codewords = 8;
   const double beta = 0.25;
 
-  // The inputs (conform/cases.cpp, conform_golden_records and make_inputs), each from the
+  // The inputs (conform/detail/cases.cpp, conform_golden_records and make_inputs), each from the
   // stored values before it.
   const Matrix X = rounded(data.X), U = rounded(data.U_k), x = rows_of(X, 0, B);
   const Bounded latents = scalar::multiply(x, U);                     // (B, k) quantizer, loss, ste "z"

@@ -8,10 +8,10 @@ target) it cannot see two folders including each other. This script reads every 
 SOURCE_ROOT (src/), maps each `#include <vqvae/AREA/FILE>` (or `<vqvae/AREA/detail/FILE>`, an
 area's internal header) to the file it names, and fails (one line per finding, then a count) when
 
-  - folders reach each other in a circle: src/<layer>/vqvae/<area>/ (its detail/ subfolder
-    counted as part of it) includes, directly or through other folders, a folder that includes it
-    back (each cycle is printed with one include line per
-    step, the file and line that make it);
+  - folders reach each other in a circle: src/<layer>/vqvae/<area>/ (and its detail/ subfolder, a
+    folder of its own: the area's internals may include its public headers, never the other way
+    round) includes, directly or through other folders, a folder that includes it back (each cycle
+    is printed with one include line per step, the file and line that make it);
   - inside one folder, files reach each other in a circle: a header and its source count as one
     unit (foo.h, foo.cpp), and no unit includes, directly or through others, a unit that includes
     it back (an include "running back up": the folder's files have an order);
@@ -116,9 +116,9 @@ def main(argv):
         includes[path] = found
 
     def folder(path):
-        # An area's detail/ headers belong to the area: the area and its internals are one folder.
-        directory = os.path.dirname(path)
-        return os.path.dirname(directory) if os.path.basename(directory) == "detail" else directory
+        # An area's detail/ is a folder of its own: it may include the area's public headers, so
+        # the area's own files must not include it (its implementation lives in detail/ as well).
+        return os.path.dirname(path)
 
     # Folder graph: an edge per include between two folders, remembering one line that makes it.
     edges = {}
