@@ -93,14 +93,9 @@ void measure_limits(BenchRun& run, double min_time) {
   run.peaks = measure_fma_peaks(min_time, run.cores);
   run.bandwidth = measure_bandwidth(min_time, run.cores);
   const kernels::SearchIsa isa = kernels::best_search_isa();
-  const auto bandwidth_at = [&](int threads) {
-    double gbs = 0;  // sizes come in increasing order: the last is memory
-    for (const Bandwidth& b : run.bandwidth)
-      if (b.threads == std::min(threads, run.cores)) gbs = b.gbs;
-    return gbs;
-  };
-  run.search_roofline = {peak_of(run.peaks, isa, std::min(run.threads, run.cores)), bandwidth_at(run.threads)};
-  run.step_roofline = {peak_of(run.peaks, isa, 1), bandwidth_at(1)};
+  const int search_threads = std::min(run.threads, run.cores);
+  run.search_roofline = {peak_of(run.peaks, isa, search_threads), memory_bandwidth(run.bandwidth, search_threads)};
+  run.step_roofline = {peak_of(run.peaks, isa, 1), memory_bandwidth(run.bandwidth, 1)};
 }
 
 void print_limits(const BenchRun& run) {
@@ -168,12 +163,12 @@ void print_search(const BenchRun& run) {
             << "| B | n | k | time | GFLOP/s | flop/byte | bound | of bound | kernel alone | of bound | naive cdist+argmin | speed-up | FAISS IndexFlatL2 | speed-up |\n"
             << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const SearchCase& c : run.search) {
-    const double intensity = c.flops / c.bytes, bound = roof.bound(intensity), faiss = c.reference_seconds;
+    const double intensity = c.flop_per_byte(), bound = roof.bound(intensity), faiss = c.reference_seconds;
     std::cout << "| " << c.rows << " | " << c.codewords << " | " << c.k << " | " << format_fixed(c.seconds * 1e3, 2)
               << " ms | " << format_fixed(c.gflops, 1) << " | " << format_fixed(intensity, 0) << " | "
               << format_fixed(bound, 1) << (roof.memory_bound(intensity) ? " (memory)" : " (FMA)") << " | "
               << percent(c.gflops / bound) << " | " << format_fixed(c.kernel_seconds * 1e3, 2) << " ms | "
-              << percent(c.flops / c.kernel_seconds / 1e9 / bound) << " | " << format_fixed(c.naive_seconds * 1e3, 2) << " ms | "
+              << percent(c.kernel_gflops() / bound) << " | " << format_fixed(c.naive_seconds * 1e3, 2) << " ms | "
               << format_fixed(c.naive_seconds / c.seconds, 1) << "× | "
               << (faiss < 0 ? std::string("n/a | n/a")
                             : format_fixed(faiss * 1e3, 2) + " ms | " + format_fixed(faiss / c.seconds, 1) + "×")
@@ -195,11 +190,11 @@ void print_steps(const BenchRun& run) {
             << "| quantizer | batch | fused step | steps/s | flop/step | bytes/step | GFLOP/s | of bound | autograd step | speed-up |\n"
             << "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const StepCase& c : run.steps) {
-    const double gflops = c.work.flops / c.fused_seconds / 1e9;
+    const double gflops = c.fused_gflops();
     std::cout << "| " << to_string(c.quantizer) << " | " << c.batch << " | " << format_fixed(c.fused_seconds * 1e3, 3)
               << " ms | " << format_fixed(1.0 / c.fused_seconds, 0) << " | "
               << format_fixed(c.work.flops / 1e6, 2) << " M | " << format_bytes(c.work.bytes) << " | "
-              << format_fixed(gflops, 1) << " | " << percent(gflops / roof.bound(c.work.flops / c.work.bytes)) << " | "
+              << format_fixed(gflops, 1) << " | " << percent(gflops / roof.bound(c.work.flop_per_byte())) << " | "
               << format_fixed(c.autograd_seconds * 1e3, 3) << " ms | "
               << format_fixed(c.autograd_seconds / c.fused_seconds, 1) << "× |\n";
   }
@@ -284,13 +279,13 @@ nlohmann::ordered_json to_json(const BenchRun& run) {
   if (!run.search.empty()) {
     Json rows = Json::array();
     for (const SearchCase& c : run.search) {
-      const double intensity = c.flops / c.bytes, bound = run.search_roofline.bound(intensity);
+      const double intensity = c.flop_per_byte(), bound = run.search_roofline.bound(intensity);
       rows.push_back({{"rows", c.rows}, {"codewords", c.codewords}, {"k", c.k}, {"seconds", c.seconds},
                       {"flops", c.flops}, {"bytes", c.bytes}, {"gflops", c.gflops}, {"flop_per_byte", intensity},
                       {"bound_gflops", bound},
                       {"bound_by", run.search_roofline.memory_bound(intensity) ? "memory" : "fma"},
                       {"fraction_of_bound", c.gflops / bound}, {"kernel_seconds", c.kernel_seconds},
-                      {"kernel_fraction_of_bound", c.flops / c.kernel_seconds / 1e9 / bound},
+                      {"kernel_fraction_of_bound", c.kernel_gflops() / bound},
                       {"naive_seconds", c.naive_seconds},
                       {"faiss_seconds", c.reference_seconds < 0 ? Json() : Json(c.reference_seconds)}});
     }
@@ -299,8 +294,7 @@ nlohmann::ordered_json to_json(const BenchRun& run) {
   if (!run.steps.empty()) {
     Json rows = Json::array();
     for (const StepCase& c : run.steps) {
-      const double gflops = c.work.flops / c.fused_seconds / 1e9;
-      const double bound = run.step_roofline.bound(c.work.flops / c.work.bytes);
+      const double gflops = c.fused_gflops(), bound = run.step_roofline.bound(c.work.flop_per_byte());
       rows.push_back({{"quantizer", to_string(c.quantizer)}, {"batch", c.batch}, {"fused_seconds", c.fused_seconds},
                       {"autograd_seconds", c.autograd_seconds}, {"flops", c.work.flops}, {"bytes", c.work.bytes},
                       {"gflops", gflops}, {"bound_gflops", bound}, {"fraction_of_bound", gflops / bound}});

@@ -240,15 +240,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
       return 128 + stop_signal();
     }
     discard_work_folder(work_folder);
-    std::ostream& said = flags->json ? std::cerr : std::cout;  // with --json, stdout holds the object alone
-    if (flags->json) std::cout << format_sweep_json(result) << std::endl;
-    else std::cout << format_sweep_table(result);
-    said << "wrote " << flags->out << "\n";
-    if (!flags->plot.empty()) {
-      const std::string problem = plot_sweep(flags->plot, result);
-      if (problem.empty()) said << "wrote " << flags->plot << "\n";
-      else said << "plot: " << problem << "\n";
-    }
+    std::ostream& said = print_sweep_outputs(result, flags->json, "wrote " + flags->out, flags->plot);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     said << "finished in " << format_fixed(seconds, 1) << " s" << std::endl;
     return 0;

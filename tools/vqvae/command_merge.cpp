@@ -43,16 +43,10 @@ CommandRunner add_merge_command(CLI::App& app) {
     const GaussianDataset dataset = make_dataset(merged.grid.config);
     const SweepResult result = assemble_sweep(merged.grid, merged.cells, dataset);
     write_sweep_hdf5(flags->out, result, global.command_line);
-    std::ostream& said = flags->json ? std::cerr : std::cout;  // with --json, stdout holds the object alone
-    if (flags->json) std::cout << format_sweep_json(result) << std::endl;
-    else std::cout << format_sweep_table(result);
-    said << "merged " << flags->parts.size() << " parts of grid " << grid_identity(merged.grid) << "; wrote "
-         << flags->out << "\n";
-    if (!flags->plot.empty()) {
-      const std::string problem = plot_sweep(flags->plot, result);
-      if (problem.empty()) said << "wrote " << flags->plot << "\n";
-      else said << "plot: " << problem << "\n";
-    }
+    print_sweep_outputs(result, flags->json,
+                        "merged " + std::to_string(flags->parts.size()) + " parts of grid " +
+                            grid_identity(merged.grid) + "; wrote " + flags->out,
+                        flags->plot);
     return 0;
   };
 }

@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <vqvae/core/format.h>
+#include <vqvae/experiment/sweep_report.h>
 #include <vqvae/io/atomic_file.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -20,6 +22,19 @@ std::string flag_of(std::string_view parameter) {
   std::string flag = "--";
   for (const char ch : parameter) flag += ch == '_' ? '-' : ch;
   return flag;
+}
+
+std::ostream& print_sweep_outputs(const SweepResult& result, bool json, const std::string& summary,
+                                  const std::string& plot) {
+  std::ostream& said = json ? std::cerr : std::cout;
+  if (json) std::cout << format_sweep_json(result) << std::endl;
+  else std::cout << format_sweep_table(result);
+  said << summary << "\n";
+  if (!plot.empty()) {
+    const std::string problem = plot_sweep(plot, result);
+    said << (problem.empty() ? "wrote " + plot : "plot: " + problem) << "\n";
+  }
+  return said;
 }
 
 std::string default_plot_path(const std::string& out) {

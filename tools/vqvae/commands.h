@@ -5,8 +5,13 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <string_view>
+
+namespace vqvae {
+struct SweepResult;
+}  // namespace vqvae
 
 namespace vqvae::cli {
 
@@ -31,6 +36,12 @@ void check_output_folder(const std::string& path, const std::string& flag);
 /// The plot a command writes beside its HDF5 file when --plot is not given: `out` with its
 /// extension replaced by .png ("runs/a.h5" -> "runs/a.png"; "a" -> "a.png").
 std::string default_plot_path(const std::string& out);
+
+/// The end of `experiment` and `merge`: the sweep's table, or with `json` its JSON object alone on
+/// stdout; then `summary` ("wrote run.h5") and the plot's line, on stdout, or on stderr with `json`.
+/// Returns the stream those lines went to, for what the command adds.
+std::ostream& print_sweep_outputs(const SweepResult& result, bool json, const std::string& summary,
+                                  const std::string& plot);
 
 /// Adds to every integer option of `app` and its subcommands a check that the value fits the
 /// option's 64-bit type: CLI11 2.1 clamps "99999999999999999999" to INT64_MAX without a word.

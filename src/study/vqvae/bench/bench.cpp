@@ -126,6 +126,14 @@ std::vector<Bandwidth> measure_bandwidth(double min_time, int threads) {
   return rows;
 }
 
+double memory_bandwidth(const std::vector<Bandwidth>& rows, int threads) {
+  int64_t largest = 0;
+  double gbs = 0;
+  for (const Bandwidth& b : rows)
+    if (b.threads == threads && b.bytes_per_array > largest) largest = b.bytes_per_array, gbs = b.gbs;
+  return gbs;
+}
+
 BlasKernel blas_kernel() {
   BlasKernel kernel;
   // Looked up at run time: LibTorch reaches the BLAS through libblas.so.3, which Debian's

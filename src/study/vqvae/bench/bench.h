@@ -51,6 +51,9 @@ struct Bandwidth {
 /// Arrays of 16 KiB, 256 KiB, 4 MiB and 64 MiB (from the first cache level to memory), each on 1
 /// thread and on `threads`.
 std::vector<Bandwidth> measure_bandwidth(double min_time, int threads);
+/// The memory's bandwidth among `rows`: the triad of the largest arrays on `threads`; 0 when not
+/// measured.
+double memory_bandwidth(const std::vector<Bandwidth>& rows, int threads);
 
 /// The kernel OpenBLAS chose for this CPU (openblas_get_corename, "Haswell", "SkylakeX"), and
 /// whether the environment forced it (OPENBLAS_CORETYPE); "" when the BLAS is not OpenBLAS.
@@ -93,6 +96,8 @@ struct SearchCase {
   double flops = 0;   ///< 2·B·n·k: the distances' multiply-adds, counted as two flops each
   double bytes = 0;   ///< 4·(B·k + n·k) read (z, C), 8·B + 4·B·k written (indices, z_q_hard)
   double gflops = 0;  ///< flops / seconds / 1e9
+  double flop_per_byte() const { return flops / bytes; }
+  double kernel_gflops() const { return flops / kernel_seconds / 1e9; }
 };
 /// B ∈ {1024, 65536}, n ∈ {256, 1024, 4096}, k ∈ {8, 64}.
 std::vector<SearchCase> measure_search(double min_time, const ReferenceSearch& reference);
@@ -108,6 +113,7 @@ std::vector<SearchCase> measure_search(double min_time, const ReferenceSearch& r
 struct StepWork {
   double flops = 0;
   double bytes = 0;
+  double flop_per_byte() const { return flops / bytes; }
 };
 StepWork default_model_step_work(int64_t batch, int64_t d, int64_t k, int64_t n);
 
@@ -117,6 +123,7 @@ struct StepCase {
   int64_t batch = 0;
   double fused_seconds = 0, autograd_seconds = 0;
   StepWork work;  ///< the same for both paths and every quantizer (the encoder is frozen)
+  double fused_gflops() const { return work.flops / fused_seconds / 1e9; }
 };
 /// Every quantizer, batch 64, 256, 1024.
 std::vector<StepCase> measure_steps(double min_time);

@@ -34,9 +34,9 @@ std::string plot_roofline(const std::string& path, const std::vector<FmaPeak>& p
            << "set ylabel 'GFLOP/s'\nset grid xtics ytics mxtics mytics lc rgb '#dddddd'\n"
            << "set mxtics 10\nset mytics 10\nset key inside right bottom box opaque\nset samples 400\n";
     // Ceilings: each instruction set's peak against the memory bandwidth (the largest arrays').
-    double memory = 0;
-    for (const Bandwidth& b : bandwidth)
-      if (b.threads == 1) memory = b.gbs;  // sizes come in increasing order: the last is memory
+    const double memory = memory_bandwidth(bandwidth, 1);
+    int64_t largest = 0;  // the memory's row: drawn apart from the caches' slopes
+    for (const Bandwidth& b : bandwidth) largest = std::max(largest, b.bytes_per_array);
     std::vector<std::string> plots;
     const char* colours[] = {"#888888", "#1b9e77", "#d95f02"};
     for (const FmaPeak& p : peaks) {
@@ -48,7 +48,7 @@ std::string plot_roofline(const std::string& path, const std::vector<FmaPeak>& p
     }
     // The bandwidth slopes of the cache levels: where a kernel's data stays in a cache.
     for (const Bandwidth& b : bandwidth) {
-      if (b.threads != 1 || b.gbs == memory) continue;
+      if (b.threads != 1 || b.bytes_per_array == largest) continue;
       plots.push_back("(x * " + std::to_string(b.gbs) + " < " + std::to_string(top) + " ? x * " +
                       std::to_string(b.gbs) + " : 1/0) with lines dt 2 lc rgb '#7570b3' title 'triad, " +
                       format_bytes(static_cast<double>(b.bytes_per_array)) + " arrays: " + format_fixed(b.gbs, 1) +
@@ -67,13 +67,13 @@ std::string plot_roofline(const std::string& path, const std::vector<FmaPeak>& p
     for (const int64_t k : {8, 64}) {
       std::vector<std::pair<double, double>> points;
       for (const SearchCase& c : search)
-        if (c.k == k) points.emplace_back(c.flops / c.bytes, c.gflops);
+        if (c.k == k) points.emplace_back(c.flop_per_byte(), c.gflops);
       series("search_k" + std::to_string(k) + ".dat", "search, k = " + std::to_string(k) + " (B, n of the table)",
              k == 8 ? "with points pt 7 ps 1.2 lc rgb '#e7298a'" : "with points pt 5 ps 1.2 lc rgb '#66a61e'", points);
     }
     std::vector<std::pair<double, double>> step_points;
     for (const StepCase& c : steps)
-      step_points.emplace_back(c.work.flops / c.work.bytes, c.work.flops / c.fused_seconds / 1e9);
+      step_points.emplace_back(c.work.flop_per_byte(), c.fused_gflops());
     series("steps.dat", "fused training step (every quantizer, batch 64-1024)", "with points pt 9 ps 1.4 lc rgb '#000000'",
            step_points);
     script << "plot ";

@@ -76,13 +76,13 @@ std::string format_conform_json(const ConformReport& report) {
   j["fixed"] = count(report.checks, Outcome::fixed);
   j["skipped"] = count(report.checks, Outcome::skipped);
   j["not_applicable"] = count(report.checks, Outcome::not_applicable);
-  const auto ok = [&](const std::vector<Check>& checks) {
-    return std::none_of(checks.begin(), checks.end(), [&](const Check& c) { return fails_run(c, report.strict); });
-  };
-  j["fixes_ok"] = ok(report.fix_checks());
-  j["others_ok"] = ok(report.other_checks());
-  j["fixes_verdict"] = to_string(verdict(report.fix_checks(), report.strict));  // "not_run": none judged
-  j["others_verdict"] = to_string(verdict(report.other_checks(), report.strict));
+  // *_ok: nothing failed (true when nothing ran); *_verdict tells "not_run" apart.
+  const Verdict fixes = verdict(report.fix_checks(), report.strict);
+  const Verdict others = verdict(report.other_checks(), report.strict);
+  j["fixes_ok"] = fixes != Verdict::failed;
+  j["others_ok"] = others != Verdict::failed;
+  j["fixes_verdict"] = to_string(fixes);
+  j["others_verdict"] = to_string(others);
   j["strict"] = report.strict;
   j["driver_seconds"] = report.driver_seconds;
   j["seconds"] = report.seconds;
