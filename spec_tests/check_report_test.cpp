@@ -72,7 +72,8 @@ TEST(CheckReport, EveryFailingCaseReachesJsonAndTheVerboseTable) {
   EXPECT_EQ(c.detail, "case a: recon = 2, expected 1 (and 2 more)");
   const auto json = nlohmann::json::parse(format_checks_json({c}));
   ASSERT_EQ(json[0]["failed_cases"].size(), 3u);
-  EXPECT_EQ(json[0]["failed_cases"][2], "case c: no recon");
+  EXPECT_EQ(json[0]["failed_cases"][2]["detail"], "case c: no recon");
+  EXPECT_TRUE(json[0]["failed_cases"][2]["numbers"].is_null());
   CheckTableStyle style;
   EXPECT_EQ(format_check_rows({c}, style).find("case b"), std::string::npos);
   style.every_case = true;
@@ -244,15 +245,105 @@ TEST(References, NearestExcessAndCodebookGradientByHand) {
 // shape is a failure that says so.
 TEST(ConformReferee, IndicesOutOfRangeAreAFailureNotClamped) {
   const torch::Tensor good = torch::tensor({0, 7, 3}, torch::kLong);
-  EXPECT_EQ(conform::bad_indices(&good, 3, 8), "");
+  EXPECT_TRUE(conform::bad_indices(&good, 3, 8).empty());
+  // Each failure with the offending index's numbers: row, its value, the bound it passes.
   const torch::Tensor high = torch::tensor({0, 8, 3}, torch::kLong);
-  EXPECT_EQ(conform::bad_indices(&high, 3, 8), "indices range over [0, 8], outside the codebook's [0, 7]");
+  const conform::Failure too_high = conform::bad_indices(&high, 3, 8);
+  EXPECT_EQ(too_high.why, "indices range over [0, 8], outside the codebook's [0, 7]");
+  ASSERT_TRUE(too_high.numbers);
+  EXPECT_EQ(too_high.numbers->element, std::vector<int64_t>{1});
+  EXPECT_EQ(too_high.numbers->theirs, 8);
+  EXPECT_EQ(too_high.numbers->ours, 7);
   const torch::Tensor negative = torch::tensor({-1, 2, 3}, torch::kLong);
-  EXPECT_NE(conform::bad_indices(&negative, 3, 8).find("outside"), std::string::npos);
+  const conform::Failure too_low = conform::bad_indices(&negative, 3, 8);
+  EXPECT_NE(too_low.why.find("outside"), std::string::npos);
+  ASSERT_TRUE(too_low.numbers);
+  EXPECT_EQ(too_low.numbers->element, std::vector<int64_t>{0});
+  EXPECT_EQ(too_low.numbers->theirs, -1);
+  EXPECT_EQ(too_low.numbers->ours, 0);
   const torch::Tensor fractional = torch::tensor({0.0, 1.5, 2.0});
-  EXPECT_EQ(conform::bad_indices(&fractional, 3, 8), "indices are not integers");
-  EXPECT_EQ(conform::bad_indices(&good, 4, 8), "indices (3), expected (B) = (4)");
-  EXPECT_EQ(conform::bad_indices(nullptr, 3, 8), "no indices");
+  const conform::Failure not_whole = conform::bad_indices(&fractional, 3, 8);
+  EXPECT_EQ(not_whole.why, "indices are not integers");
+  ASSERT_TRUE(not_whole.numbers);
+  EXPECT_EQ(not_whole.numbers->element, std::vector<int64_t>{1});
+  EXPECT_EQ(not_whole.numbers->theirs, 1.5);
+  EXPECT_EQ(not_whole.numbers->difference, 0.5);  // round half to even: 1.5 -> 2
+  const conform::Failure wrong_shape = conform::bad_indices(&good, 4, 8);
+  EXPECT_EQ(wrong_shape.why, "indices (3), expected (B) = (4)");
+  ASSERT_TRUE(wrong_shape.numbers);
+  EXPECT_TRUE(wrong_shape.numbers->shape_mismatch());
+  EXPECT_EQ(wrong_shape.numbers->theirs_shape, std::vector<int64_t>{3});
+  EXPECT_EQ(wrong_shape.numbers->ours_shape, std::vector<int64_t>{4});
+  const conform::Failure absent = conform::bad_indices(nullptr, 3, 8);
+  EXPECT_EQ(absent.why, "no indices");
+  EXPECT_FALSE(absent.numbers);
+}
+
+// compare(): the numbers of a failing comparison, by hand. theirs ((1, 2), (3, 4.5)) against ours
+// ((1, 2.1), (3, 4)) within 0.05 + 0.1·|ours|: element (0, 1) is 0.1 off with 0.26 allowed, element
+// (1, 1) 0.5 off with 0.45 allowed — the one outside.
+TEST(ConformReferee, CompareNamesTheElementOutsideItsTolerance) {
+  const torch::Tensor theirs = torch::tensor({{1.0, 2.0}, {3.0, 4.5}}, torch::kDouble);
+  const torch::Tensor ours = torch::tensor({{1.0, 2.1}, {3.0, 4.0}}, torch::kDouble);
+  const auto d = conform::compare(theirs, ours, 0.05, 0.1, "z_q", "codebook[indices]");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->quantity, "z_q");
+  EXPECT_EQ(d->ours_is, "codebook[indices]");
+  EXPECT_EQ(d->element, (std::vector<int64_t>{1, 1}));
+  EXPECT_DOUBLE_EQ(d->theirs, 4.5);
+  EXPECT_DOUBLE_EQ(d->ours, 4.0);
+  EXPECT_DOUBLE_EQ(d->difference, 0.5);
+  EXPECT_DOUBLE_EQ(d->tolerance, 0.45);
+  EXPECT_EQ(d->outside, 1);
+  EXPECT_EQ(d->elements, 4);
+  EXPECT_FALSE(conform::compare(theirs, ours, 0.05, 0.2, "z_q", "codebook[indices]"));  // 0.5 <= 0.05 + 0.2·4
+  // The worst element is the one beyond its tolerance by the most, not the largest difference:
+  // (10, 1.3) against (9, 1) within 0.2·|ours| — element 0 is 1 off of 1.8 allowed, element 1 0.3 of 0.2.
+  const auto relative = conform::compare(torch::tensor({10.0, 1.3}, torch::kDouble), torch::tensor({9.0, 1.0}, torch::kDouble),
+                                         0, 0.2, "x", "y");
+  ASSERT_TRUE(relative);
+  EXPECT_EQ(relative->element, std::vector<int64_t>{1});
+  EXPECT_DOUBLE_EQ(relative->max_difference, 1.0);
+  // A NaN is outside any tolerance, and the worst.
+  const auto nan = conform::compare(torch::tensor({1.0, std::nan(""), 5.0}, torch::kDouble), torch::tensor({1.0, 1.0, 1.0}, torch::kDouble),
+                                    0.1, 0, "x", "y");
+  ASSERT_TRUE(nan);
+  EXPECT_EQ(nan->element, std::vector<int64_t>{1});
+  EXPECT_TRUE(std::isnan(nan->theirs));
+  EXPECT_EQ(nan->outside, 2);
+  // Shapes that differ: only the shapes.
+  const auto shape = conform::compare(theirs, ours.t().reshape({4}), 0, 0, "z_q", "q");
+  ASSERT_TRUE(shape);
+  EXPECT_TRUE(shape->shape_mismatch());
+  EXPECT_EQ(shape->theirs_shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(shape->ours_shape, std::vector<int64_t>{4});
+}
+
+// The referee's differs(): the line and its numbers, through a response; and JSON's failed_cases.
+TEST(ConformReferee, DiffersCarriesItsNumbersIntoJson) {
+  GoldenRecord response;
+  response.name = "case_a";
+  response.datasets = {{"z_q", torch::tensor({1.0, 3.0}, torch::kDouble)}};
+  const conform::Failure f = conform::differs(response, "z_q", torch::tensor({1.0, 2.0}, torch::kDouble), "q", 0, 0.1);
+  EXPECT_EQ(f.why.rfind("z_q differs from q by up to 1 ", 0), 0u) << f.why;
+  ASSERT_TRUE(f.numbers);
+  conform::Tally tally;
+  tally.fail(f);
+  tally.fail("case_b: no z_q");
+  const auto json = nlohmann::json::parse(format_checks_json({tally.result("z_q")}));
+  const auto& cases = json[0]["failed_cases"];
+  ASSERT_EQ(cases.size(), 2u);
+  EXPECT_EQ(cases[0]["numbers"]["element"], nlohmann::json::array({1}));
+  EXPECT_EQ(cases[0]["numbers"]["theirs"], 3.0);
+  EXPECT_EQ(cases[0]["numbers"]["ours"], 2.0);
+  EXPECT_DOUBLE_EQ(cases[0]["numbers"]["tolerance"].get<double>(), 0.2);
+  EXPECT_EQ(cases[0]["numbers"]["ours_is"], "q");
+  EXPECT_TRUE(cases[1]["numbers"].is_null());
+  // JSON has no NaN: a string says it.
+  conform::Tally nan_tally;
+  nan_tally.fail({"x is NaN", conform::compare(torch::tensor({std::nan("")}, torch::kDouble), torch::tensor({1.0}, torch::kDouble), 0, 0, "x", "1")});
+  const auto nan_json = nlohmann::json::parse(format_checks_json({nan_tally.result("x")}));
+  EXPECT_EQ(nan_json[0]["failed_cases"][0]["numbers"]["theirs"], "nan");
 }
 
 }  // namespace

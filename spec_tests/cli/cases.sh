@@ -209,6 +209,22 @@ case_bad_input_kill_mid_write() {
 
 # experiment --json: one JSON object on stdout whose numbers are the HDF5 file's, name for name
 # (one rate: the file's root; a sweep: sizes/<size>), and the default plot named after --out.
+# Progress off a terminal: plain lines (no carriage return), one per run naming it with its held-out
+# D and the time so far; under --quiet one line at each tenth of the runs only (25 runs: runs 3, 5,
+# 8, 10, ..., 25), the last one [25/25].
+case_experiment_progress_plain_lines() {
+  tiny="--n 500 --codebook-size 16 --init-samples 100 --seeds 5 --steps 10 --kmeans-max-iter 5 --plot ''"
+  eval "\"\$VQVAE\" experiment $tiny --out a.h5" > /dev/null 2> every || fail "exited $?"
+  eval "\"\$VQVAE\" experiment $tiny --out b.h5 --quiet" > /dev/null 2> quiet || fail "--quiet exited $?"
+  cat every quiet
+  ! grep -q "$(printf '\r')" every quiet || fail "a carriage return off a terminal"
+  [ "$(grep -cE '^\[[0-9]+/25\] [a-z_]+ seed [0-9]+: D test [0-9.]+ \([+-][0-9.]+ dB\), D train .* elapsed' every)" -eq 25 ] ||
+    fail "not one line per run, with its D test and the time"
+  [ "$(grep -c '' quiet)" -eq 10 ] || fail "--quiet: $(grep -c '' quiet) lines, expected 10 (one per tenth)"
+  [ "$(grep -cE '^\[[0-9]+/25\] runs finished; .* elapsed' quiet)" -eq 10 ] || fail "--quiet: lines not of the form"
+  [ "$(sed -n 's/^\[\([0-9]*\)\/25\].*/\1/p' quiet | tr '\n' ' ')" = "3 5 8 10 13 15 18 20 23 25 " ] || fail "--quiet: not at each tenth"
+}
+
 case_experiment_json_equals_the_hdf5_file() {
   small="--seeds 2 --n 600 --n-test 300 --epochs 1 --inits uniform,rd_waterfill"
   # shellcheck disable=SC2086
@@ -397,7 +413,8 @@ case_run_safety_experiment_warns_more_codewords_than_samples() {
   "$VQVAE" experiment --n 500 --codebook-size 512 --inits uniform --seeds 1 --steps 2 --kmeans-max-iter 2 \
     --out e.h5 --plot '' --quiet > stdout 2> stderr || { cat stdout stderr; fail "exited $?"; }
   cat stderr stdout
-  [ "$(wc -l < stderr)" -eq 1 ] || fail "stderr is not one line"
+  # Besides --quiet's progress lines ("[i/N] runs finished; ...").
+  [ "$(grep -vc '^\[' stderr)" -eq 1 ] || fail "stderr is not one line besides progress"
   grep -qxF 'vqvae: warning: --codebook-size 512 > --n 500: at least 12 codewords are dead by construction (each sample has one nearest codeword)' stderr || fail "warning"
   grep -qE '^k-means \(Lloyd, k-means\+\+\) +skipped: k-means needs at least 512 samples \(one per codeword\), the dataset has 500$' stdout || fail "no skipped k-means row"
   h5dump -a /kmeans/skipped e.h5 | grep -q 'skipped: k-means needs at least 512 samples' || fail "the file does not say why"

@@ -99,7 +99,39 @@ if sorted(skipped) != allowed_skips:
     sys.exit(f"FAIL: checks skipped (nothing judged): {skipped}, expected {allowed_skips}")
 if na and len(inapplicable) != na[0]:
     sys.exit(f"FAIL: {len(inapplicable)} checks not applicable ({inapplicable}), expected {na[0]}")
-print(f"ok: {len(failed)} failing check(s), as expected; {report['passed']} passed, {len(inapplicable)} not applicable")
+# Every failing case carries its numbers (theirs, ours, the tolerance there), consistent with its
+# failing, unless it failed on something absent, an error, or an order (docs/conform.md, "JSON").
+import math, re
+nothing_to_compare = re.compile(r"\bno \w|missing|driver reported|raised|without |repeats the first|in X's order|"
+                                r"global generator|comes twice|is no row of X|pairs X row|wrote nothing")
+def number(value):
+    return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(value, value)
+numbered = 0
+for check in report["checks"]:
+    cases = check.get("failed_cases", [])
+    if check["status"] == "failed" and not cases:
+        sys.exit(f"FAIL: {check['id']} failed with no failed_cases")
+    for case in cases:
+        n, where = case["numbers"], f"{check['id']}: {case['detail']}"
+        if n is None:
+            if not nothing_to_compare.search(case["detail"]):
+                sys.exit(f"FAIL: no numbers for a failed comparison: {where}")
+            continue
+        numbered += 1
+        if n["theirs_shape"] != n["ours_shape"]:
+            if "theirs" in n:
+                sys.exit(f"FAIL: values beside a shape mismatch: {where}")
+            continue
+        theirs, ours, difference, tolerance = (number(n[k]) for k in ("theirs", "ours", "difference", "tolerance"))
+        if not math.isnan(difference) and abs(abs(theirs - ours) - difference) > 1e-9 * max(1.0, difference):
+            sys.exit(f"FAIL: difference {difference} is not |theirs - ours| = |{theirs} - {ours}|: {where}")
+        if difference < tolerance:
+            sys.exit(f"FAIL: difference {difference} within its tolerance {tolerance}, yet the case failed: {where}")
+        if not 1 <= n["outside"] <= n["elements"] or not (number(n["max_difference"]) >= difference or math.isnan(difference)
+                                                          or math.isnan(number(n["max_difference"]))):
+            sys.exit(f"FAIL: outside {n['outside']} of {n['elements']}, max {n['max_difference']}: {where}")
+print(f"ok: {len(failed)} failing check(s), as expected; {report['passed']} passed, {len(inapplicable)} not applicable; "
+      f"{numbered} failed case(s) with numbers")
 PY
 }
 

@@ -63,6 +63,8 @@ case "$mode" in
     [ "$failed" = "FAILED conform/loss::loss.vqvae_loss.default_beta" ] || fail "failed items: '$failed', expected exactly loss.vqvae_loss.default_beta"
     grep -q "vqvae_loss used β = 0.5 (from total − recon − codebook = β·commitment), the baseline's default is 0.25" "$scratch/out" ||
       fail "the failure does not show the check's detail"
+    grep -qF "β (total − recon − codebook) / commitment: theirs 0.5, ours 0.25 (the baseline's default); |difference| 0.25 > tolerance 0.0001" "$scratch/out" ||
+      fail "the failure does not show the case's numbers"
     grep -q "reproduce: .*vqvae conform .*--only loss.vqvae_loss.default_beta --keep " "$scratch/out" ||
       fail "the failure does not say how to reproduce it"
     ;;

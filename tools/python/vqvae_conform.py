@@ -103,6 +103,21 @@ class ConformArea(pytest.Collector):
         return []
 
 
+def numbers_line(n):
+    """One failed comparison in a line: 'z_q[3, 1]: theirs 0.5, ours 0.25 (the definition); |difference|
+    0.25 > tolerance 1e-05; 4 of 64 elements outside'."""
+    if n["theirs_shape"] != n["ours_shape"]:
+        return f"{n['quantity']}: shape {n['theirs_shape']}, ours {n['ours_shape']} ({n['ours_is']})"
+    def g(value):  # 6 significant digits; "nan" and "inf" as the JSON spells them
+        return f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
+    where = "[" + ", ".join(str(i) for i in n["element"]) + "]" if n["element"] else ""
+    line = (f"{n['quantity']}{where}: theirs {g(n['theirs'])}, ours {g(n['ours'])} ({n['ours_is']}); "
+            f"|difference| {g(n['difference'])} > tolerance {g(n['tolerance'])}")
+    if n["elements"] > 1:
+        line += f"; {n['outside']} of {n['elements']} elements outside"
+    return line
+
+
 class ConformCheck(pytest.Item):
     def __init__(self, *, check, reproduce, **kwargs):
         super().__init__(**kwargs)
@@ -123,9 +138,15 @@ class ConformCheck(pytest.Item):
             return super().repr_failure(excinfo, style)
         c = self.check
         fix = f" (guards fix #{c['fix']} of BASELINE_FIXES.md)" if c.get("fix") else ""
-        return "\n".join([f"{c['id']}: {c['name']}{fix}",
-                          f"  {c['detail']}",
-                          f"  reproduce: {self.reproduce}"])
+        lines = [f"{c['id']}: {c['name']}{fix}"]
+        # Every failing case with its numbers where it compared values (the JSON's failed_cases);
+        # the detail alone when the report has none.
+        for case in c.get("failed_cases") or [{"detail": c["detail"], "numbers": None}]:
+            lines.append(f"  {case['detail']}")
+            if case.get("numbers"):
+                lines.append(f"    {numbers_line(case['numbers'])}")
+        lines.append(f"  reproduce: {self.reproduce}")
+        return "\n".join(lines)
 
     def reportinfo(self):
         return self.path, None, f"vqvae conform {self.check['id']}"

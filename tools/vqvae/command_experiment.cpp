@@ -53,21 +53,24 @@ std::string signed_db(double value) { return (value >= 0 ? "+" : "") + format_si
 // and an estimate of the time left: the seconds per unit of predicted cost (cell_cost, the weights
 // the shards are balanced by) of the cells computed in this process, times the cost of the cells
 // left (resumed cells cost nothing). On a terminal the line is rewritten in place; elsewhere (a
-// log, a pipe) one line each.
+// log, a pipe) one line each. `quiet`: no line per run, only a plain line (never rewritten) at
+// each tenth of the runs, with the count, the time so far and the estimate.
 struct ProgressPrinter {
   CellProgress on_cell;
   std::function<void()> finish;  // ends the updating line on a terminal
 };
 
 ProgressPrinter progress_printer(const SweepGrid& grid, const std::vector<SweepCell>& cells, int64_t training_total,
-                                 const std::string& work_folder) {
+                                 const std::string& work_folder, bool quiet) {
   struct State {
     int64_t done = 0;
     double cost_left = 0, cost_computed = 0;
-    bool terminal = isatty(STDERR_FILENO) == 1, line_open = false;
+    bool terminal = false, line_open = false;
+    int64_t tenths_said = 0;
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   };
   auto state = std::make_shared<State>();
+  state->terminal = !quiet && isatty(STDERR_FILENO) == 1;
   for (const SweepCell& cell : cells) state->cost_left += cell_cost(grid, cell);
   const auto say = [state](const std::string& line) {
     if (state->terminal) {
@@ -78,12 +81,13 @@ ProgressPrinter progress_printer(const SweepGrid& grid, const std::vector<SweepC
     }
   };
   ProgressPrinter printer;
-  printer.on_cell = [&grid, training_total, state, work_folder, say](const CellResult& r, bool resumed) {
+  printer.on_cell = [&grid, training_total, state, work_folder, say, quiet](const CellResult& r, bool resumed) {
     const std::string from = resumed ? " (finished earlier, read from " + work_folder + ")" : "";
     const double cost = cell_cost(grid, r.cell);
     state->cost_left -= cost;
     if (!resumed) state->cost_computed += cost;
     if (r.cell.kind == CellKind::kmeans_reference) {
+      if (quiet) return;
       say(cell_name(r.cell, grid) + ": " +
           (r.skipped.empty() ? "D test " + format_significant(r.kmeans_test_distortion, 4) : r.skipped) + from);
       return;
@@ -91,19 +95,27 @@ ProgressPrinter progress_printer(const SweepGrid& grid, const std::vector<SweepC
     ++state->done;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count();
-    std::string line = "[" + std::to_string(state->done) + "/" + std::to_string(training_total) + "] " +
-                       cell_name(r.cell, grid) + ": ";
-    if (!r.skipped.empty()) {
-      line += r.skipped;
+    const int64_t tenths = state->done * 10 / std::max<int64_t>(training_total, 1);
+    if (quiet && tenths == state->tenths_said) return;
+    state->tenths_said = tenths;
+    std::string line = "[" + std::to_string(state->done) + "/" + std::to_string(training_total) + "] ";
+    if (quiet) {
+      line += "runs finished";
     } else {
+      line += cell_name(r.cell, grid) + ": ";
       const RunSummary& s = r.run.summary;
-      line += "D test " + format_significant(s.test_distortion, 4) + " (" + signed_db(s.test_gap_db) + "), D train " +
-              format_significant(s.distortion, 4) + ", dead " + std::to_string(s.test_dead_codes) + "/" +
-              std::to_string(s.dead_codes) + " (test/train)";
+      line += !r.skipped.empty() ? r.skipped
+                                 : "D test " + format_significant(s.test_distortion, 4) + " (" + signed_db(s.test_gap_db) +
+                                       "), D train " + format_significant(s.distortion, 4) + ", dead " +
+                                       std::to_string(s.test_dead_codes) + "/" + std::to_string(s.dead_codes) +
+                                       " (test/train)";
+      line += from;
     }
-    line += from + "; " + format_duration(elapsed) + " elapsed";
-    if (state->cost_left > 0 && state->cost_computed > 0)
-      line += ", ~" + format_duration(elapsed / state->cost_computed * state->cost_left) + " left";
+    line += "; " + format_duration(elapsed) + " elapsed";
+    if (state->cost_left > 0 && state->cost_computed > 0) {
+      const double left = elapsed / state->cost_computed * state->cost_left;
+      line += left < 1 ? ", under 1 s left" : ", ~" + format_duration(left) + " left";
+    }
     say(line);
   };
   printer.finish = [state] {
@@ -151,7 +163,8 @@ CommandRunner add_experiment_command(CLI::App& app) {
                                        "Plot (.png or .svg; empty: none; default: --out's name with .png): "
                                        "distortion vs step at one rate, distortion vs rate for several; none with "
                                        "--shard");
-  sub->add_flag("--quiet", flags->quiet, "No per-run progress lines");
+  sub->add_flag("--quiet", flags->quiet,
+                "No line per run: a plain progress line at each tenth of the runs (count, elapsed, time left)");
   sub->add_flag("--json", flags->json,
                 "Print the table's numbers as one JSON object (the HDF5 file's names) instead of the table; the "
                 "'wrote' lines go to stderr");
@@ -198,7 +211,7 @@ CommandRunner add_experiment_command(CLI::App& app) {
     install_interrupt_handlers();
     const GaussianDataset dataset = make_dataset(grid.config);
     const ProgressPrinter progress =
-        flags->quiet ? ProgressPrinter{} : progress_printer(grid, cells, training_total, work_folder);
+        progress_printer(grid, cells, training_total, work_folder, flags->quiet);
     const ShardRun run = run_shard(grid, shard.value_or(ShardSpec{}), work_folder, dataset, progress.on_cell);
     if (progress.finish) progress.finish();
     const int64_t finished = std::count_if(run.cells.begin(), run.cells.end(), [](const CellResult& c) {

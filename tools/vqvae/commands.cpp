@@ -143,6 +143,9 @@ std::string usage_error_message(CLI::App& app, const CLI::ParseError& error) {
     const std::string guess = nearest(flag, flags);
     return name + ": unknown flag " + flag + (guess.empty() ? "" : ": did you mean " + guess + "?") + " (" + help + ")";
   }
+  // A command that needs a subcommand and got none (`vqvae goldens`): name them.
+  if (!subcommands.empty() && command->get_require_subcommand_min() > 0)
+    return name + ": needs a subcommand, one of " + joined(subcommands, ", ") + " (" + help + ")";
   return "vqvae: " + std::string(error.what()) + " (see vqvae --help)";
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -27,6 +28,31 @@ std::string xml_escaped(const std::string& text) {
     }
   }
   return out;
+}
+
+// JSON has no NaN or infinity: those are written as strings.
+nlohmann::ordered_json json_number(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return value;
+}
+
+nlohmann::ordered_json discrepancy_json(const Discrepancy& d) {
+  nlohmann::ordered_json j;
+  j["quantity"] = d.quantity;
+  j["ours_is"] = d.ours_is;
+  j["theirs_shape"] = d.theirs_shape;
+  j["ours_shape"] = d.ours_shape;
+  if (d.shape_mismatch()) return j;
+  j["element"] = d.element;
+  j["theirs"] = json_number(d.theirs);
+  j["ours"] = json_number(d.ours);
+  j["difference"] = json_number(d.difference);
+  j["tolerance"] = json_number(d.tolerance);
+  j["max_difference"] = json_number(d.max_difference);
+  j["outside"] = d.outside;
+  j["elements"] = d.elements;
+  return j;
 }
 
 }  // namespace
@@ -145,7 +171,7 @@ std::string format_check_rows(const std::vector<Check>& checks, const CheckTable
     out << "\n";
     if (style.every_case)
       for (size_t i = 1; i < c.failed_cases.size(); ++i)
-        out << std::string(mark_width + 1, ' ') << (style.fix_column ? std::string(8, ' ') : "") << "  and: " << c.failed_cases[i] << "\n";
+        out << std::string(mark_width + 1, ' ') << (style.fix_column ? std::string(8, ' ') : "") << "  and: " << c.failed_cases[i].line << "\n";
   };
   std::ostringstream out;
   if (!style.by_area) {
@@ -207,9 +233,19 @@ std::string format_checks_json(const std::vector<Check>& checks) {
     j["detail"] = c.detail;
     if (c.seconds >= 0) j["seconds"] = c.seconds;
     nlohmann::ordered_json numbers = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : c.numbers) numbers[key] = value;
+    for (const auto& [key, value] : c.numbers) numbers[key] = json_number(value);
     j["numbers"] = numbers;
-    if (!c.failed_cases.empty()) j["failed_cases"] = c.failed_cases;
+    if (!c.failed_cases.empty()) {
+      nlohmann::ordered_json cases = nlohmann::ordered_json::array();
+      for (const FailedCase& f : c.failed_cases) {
+        nlohmann::ordered_json one;
+        one["case"] = f.case_name;
+        one["detail"] = f.line;
+        one["numbers"] = f.numbers ? discrepancy_json(*f.numbers) : nlohmann::ordered_json(nullptr);
+        cases.push_back(one);
+      }
+      j["failed_cases"] = cases;
+    }
     array.push_back(j);
   }
   return array.dump(2);

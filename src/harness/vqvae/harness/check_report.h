@@ -2,12 +2,41 @@
 // `vqvae conform` (another implementation through a driver): a table, JSON and JUnit XML.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace vqvae {
+
+/// The numbers behind one failed comparison (conform): the implementation's value ("theirs")
+/// against "ours" — the definition's, this library's under the same seed, or the stored
+/// expectation — and the tolerance allowed there (|theirs − ours| <= tolerance passes). For a
+/// tensor, at the element that misses its tolerance by the most (a NaN misses by the most).
+struct Discrepancy {
+  std::string quantity;       ///< what was compared: an output's name ("z_q_hard"), "recon_loss"
+  std::string ours_is;        ///< what "ours" is: "codebook[indices]", "the stored expectation"
+  /// Tensors: both shapes ({} for one number). When they differ, nothing below is set.
+  std::vector<int64_t> theirs_shape, ours_shape;
+  std::vector<int64_t> element;  ///< the worst element's index ({} for one number)
+  double theirs = 0, ours = 0;
+  double difference = 0;      ///< |theirs − ours| at that element
+  double tolerance = 0;       ///< allowed there: atol + rtol·|ours| (0: must be equal)
+  double max_difference = 0;  ///< the largest |theirs − ours| over the whole tensor
+  int64_t outside = 0;        ///< elements beyond their tolerance
+  int64_t elements = 0;       ///< elements compared
+  /// Whether the shapes differed (then only the shapes are numbers).
+  bool shape_mismatch() const { return theirs_shape != ours_shape; }
+};
+
+/// One failing case of a conform check: its line (as the detail prints it) and, where the case
+/// compared numbers, the numbers (none where an output is absent or the driver reported an error).
+struct FailedCase {
+  std::string case_name;  ///< the request case judged ("" when the check judges no case)
+  std::string line;
+  std::optional<Discrepancy> numbers;
+};
 
 /// One check: a one-line verdict with what was measured against what was expected.
 struct Check {
@@ -23,9 +52,9 @@ struct Check {
   /// conform --expect: why this check is expected to fail (a known defect); "" when it is not.
   std::string expected_failure;
   std::vector<std::pair<std::string, double>> numbers;  ///< the measured numbers, for JSON
-  /// conform: every failing case's line when the check failed (detail shows the first, "(and N
-  /// more)"); JSON's failed_cases, and one row each under the check with -v.
-  std::vector<std::string> failed_cases;
+  /// conform: every failing case when the check failed (detail shows the first, "(and N
+  /// more)"); JSON's failed_cases with their numbers, and one row each under the check with -v.
+  std::vector<FailedCase> failed_cases;
   double seconds = -1;     ///< time taken; < 0: not timed
 };
 
@@ -76,7 +105,11 @@ const char* to_string(Verdict verdict);
 std::string format_verdict(const std::string& label, const std::vector<Check>& checks, bool colour, bool strict = false);
 
 /// The checks as a JSON array: [{id, name, area, fix, status, outcome, expected_failure, detail,
-/// seconds, numbers}], id, area, expected_failure and seconds only where set.
+/// seconds, numbers, failed_cases}], id, area, expected_failure, seconds and failed_cases only where
+/// set. Each failed case is {case, detail, numbers}: numbers is null, or {quantity, ours_is,
+/// theirs_shape, ours_shape, element, theirs, ours, difference, tolerance, max_difference, outside,
+/// elements} (Discrepancy; the values left out on a shape mismatch). A number that is not finite is
+/// written as the string "nan", "inf" or "-inf" (JSON has no such numbers).
 std::string format_checks_json(const std::vector<Check>& checks);
 
 /// JUnit XML (as `ctest --output-junit` and `pytest --junitxml` write it): one <testsuite> named

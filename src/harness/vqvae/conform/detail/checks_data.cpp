@@ -28,10 +28,10 @@ Check same_tensor_as_ours(const Cases& cases, const std::string& name) {
     if (is_defaults_call(j)) continue;
     if (!usable(j, t)) continue;
     const at::Tensor& mine = *output(cases.ours(j), name);
-    std::string wrong = differs(*j.response, name, mine, "GaussianDataset's " + name + " (ours)", 1e-5, 1e-5);
+    Failure wrong = differs(*j.response, name, mine, "GaussianDataset's " + name + " (ours)", 1e-5, 1e-5);
     if (wrong.empty() && j.expected.count(name))
       wrong = differs(*j.response, name, j.expected.at(name), "the stored expectation", 1e-5, 1e-5);
-    if (!wrong.empty()) { t.fail(j.request->name + ": " + wrong); continue; }
+    if (!wrong.empty()) { t.fail(j, wrong); continue; }
     double error = 0;
     close(*output(*j.response, name), mine, 0, 0, error);
     worst = std::max(worst, error);
@@ -46,12 +46,12 @@ Check defaults_same_as_ours(const Cases& cases) {
   for (const Judged& j : cases.of(kDataset)) {
     if (!is_defaults_call(j)) continue;
     if (!usable(j, t)) continue;
-    std::string wrong;
+    Failure wrong;
     for (const char* name : {"X", "Y", "U_k"})
       if (wrong = differs(*j.response, name, *output(cases.ours(j), name), std::string("GaussianDataset's ") + name, 1e-5, 1e-5);
           !wrong.empty())
         break;
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong + " (GaussianDataset() with its defaults)");
+    if (!wrong.empty()) t.fail(j, wrong + " (GaussianDataset() with its defaults)");
     else t.pass();
   }
   return t.result("d = 64, k = 8, σ = 0.1, n = 10000, seed = 42: X, Y and U_k equal ours");
@@ -64,7 +64,7 @@ Check derived(const Cases& cases, const std::string& name) {
   for (const Judged& j : cases.answered(t, kDataset)) {
     const at::Tensor* X = output(*j.response, "X");
     const at::Tensor* U = output(*j.response, "U_k");
-    if (!X || !U) { t.fail(j.request->name + ": no X or U_k"); continue; }
+    if (!X || !U) { t.fail(j, "no X or U_k"); continue; }
     const at::Tensor x = f64(*X), u = f64(*U);
     const at::Tensor xc = x - x.mean(0, true);
     const at::Tensor sigma = xc.t().matmul(xc) / static_cast<double>(x.size(0) - 1);
@@ -84,9 +84,9 @@ Check derived(const Cases& cases, const std::string& name) {
       definition = "mean diag Sigma_z";
     }
     const at::Tensor* got = output(*j.response, name);
-    const std::string wrong = differs(*j.response, name, got && got->numel() == value.numel() ? value.reshape(got->sizes()) : value,
+    const Failure wrong = differs(*j.response, name, got && got->numel() == value.numel() ? value.reshape(got->sizes()) : value,
                                       definition, 1e-5 * max_abs(sigma), 1e-4);
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   return t.result(name + " as defined, from the response's X and U_k");
@@ -114,9 +114,9 @@ Check signal_or_noise(const Cases& cases, const std::string& name) {
       want = scalar_output(*j.response, "signal_variance") / (sigma * sigma + 1e-10);
       definition = "signal_variance / (σ² + 1e-10), from the response's signal_variance";
     }
-    if (!(std::abs(got - want) <= tolerance * std::abs(want)))
-      t.fail(j.request->name + ": " + name + " = " + format_significant(got, 6) + ", expected " + definition + " = " +
-             format_significant(want, 6));
+    if (const auto numbers = compare(got, want, tolerance * std::abs(want), name, definition))
+      t.fail(j, {name + " = " + format_significant(got, 6) + ", expected " + definition + " = " + format_significant(want, 6),
+                 *numbers});
     else t.pass();
   }
   return t.result(name + " as defined");
@@ -130,14 +130,14 @@ Check initialization_batch(const Cases& cases, bool default_n) {
     if (!has_attribute(*j.request, "n_init")) continue;
     const at::Tensor* X = output(*j.response, "X");
     const at::Tensor* U = output(*j.response, "U_k");
-    if (!X || !U) { t.fail(j.request->name + ": no X or U_k"); continue; }
+    if (!X || !U) { t.fail(j, "no X or U_k"); continue; }
     const int64_t rows = default_n ? 1000 : int_attribute(*j.request, "n_init", 0);
     const at::Tensor expected = f64(*X).slice(0, 0, std::min(rows, X->size(0))).matmul(f64(*U));
     const char* name = default_n ? "init_batch_default" : "init_batch";
-    if (const std::string wrong = differs(*j.response, name, expected,
+    if (const Failure wrong = differs(*j.response, name, expected,
                                           std::string("X[:min(") + std::to_string(rows) + ", N)] · U_k", 1e-5, 1e-5);
         !wrong.empty())
-      t.fail(j.request->name + ": " + wrong + (default_n ? " (get_initialization_batch() with its default)" : ""));
+      t.fail(j, wrong + (default_n ? " (get_initialization_batch() with its default)" : ""));
     else t.pass();
   }
   return default_n ? t.result("get_initialization_batch() = X[:min(1000, N)] · U_k")
@@ -169,10 +169,12 @@ std::vector<int64_t> as_vector(const at::Tensor& t) {
 }
 
 // "" when loader_x (and loader_y, when given) hold every (x, y) row of X, Y exactly once.
-std::string epoch_problem(const at::Tensor& X, const at::Tensor& Y, const at::Tensor& lx, const at::Tensor* ly) {
+Failure epoch_problem(const at::Tensor& X, const at::Tensor& Y, const at::Tensor& lx, const at::Tensor* ly) {
   if (lx.dim() != 2 || lx.size(0) != X.size(0) || lx.size(1) != X.size(1))
-    return "loader_x " + shape_string(lx) + ", expected every row of X " + shape_string(X) + " once";
-  if (ly && ly->sizes() != Y.sizes()) return "loader_y " + shape_string(*ly) + ", expected " + shape_string(Y);
+    return {"loader_x " + shape_string(lx) + ", expected every row of X " + shape_string(X) + " once",
+            shapes(&lx, X.sizes().vec(), "loader_x", "every row of X once")};
+  if (ly && ly->sizes() != Y.sizes())
+    return {"loader_y " + shape_string(*ly) + ", expected " + shape_string(Y), shapes(ly, Y.sizes().vec(), "loader_y", "Y's rows")};
   std::unordered_map<std::string, int64_t> index;
   for (int64_t i = 0; i < X.size(0); ++i) index.emplace(row_key(X[i]), i);
   std::vector<int> seen(static_cast<size_t>(X.size(0)), 0);
@@ -183,7 +185,7 @@ std::string epoch_problem(const at::Tensor& X, const at::Tensor& Y, const at::Te
     if (ly && !at::equal((*ly)[i].to(at::kFloat), Y[found->second].to(at::kFloat)))
       return "loader row " + std::to_string(i) + " pairs X row " + std::to_string(found->second) + " with another y than Y's";
   }
-  return "";
+  return {};
 }
 
 // The loader's outputs of a case, or null after failing `t`.
@@ -195,7 +197,7 @@ std::optional<LoaderOutputs> loader_outputs(const Judged& j, Tally& t) {
   LoaderOutputs o{output(*j.response, "X"), output(*j.response, "Y"), output(*j.response, "loader_x"),
                   output(*j.response, "loader_y"), output(*j.response, "loader_batch_sizes")};
   if (!o.X || !o.Y || !o.lx || !o.ly || !o.sizes) {
-    t.fail(j.request->name + ": the loader's outputs are missing (" + text_attribute(*j.response, "missing", "?") + ")");
+    t.fail(j, "the loader's outputs are missing (" + text_attribute(*j.response, "missing", "?") + ")");
     return std::nullopt;
   }
   return o;
@@ -215,19 +217,20 @@ Check loader_epoch(const Cases& cases, EpochProperty property) {
     if (!o) continue;
     const int64_t batch_size = int_attribute(*j.request, "batch_size", 64);
     if (property == EpochProperty::each_row_once) {
-      if (const std::string why = epoch_problem(*o->X, *o->Y, *o->lx, o->ly); !why.empty()) t.fail(j.request->name + ": " + why);
+      if (const Failure why = epoch_problem(*o->X, *o->Y, *o->lx, o->ly); !why.empty()) t.fail(j, why);
       else t.pass();
     } else if (property == EpochProperty::shuffled) {
       if (o->X->size(0) <= 8) continue;  // a short set may come out in order by chance
       if (same_rows(*o->lx, *o->X))
-        t.fail(j.request->name + ": an epoch of get_dataloader(" + std::to_string(batch_size) +
+        t.fail(j, "an epoch of get_dataloader(" + std::to_string(batch_size) +
                ", shuffle=True) visits the rows in X's order: not shuffled");
       else t.pass();
     } else {
       const std::vector<int64_t> expected = epoch_sizes(o->X->size(0), batch_size);
-      if (as_vector(*o->sizes) != expected)
-        t.fail(j.request->name + ": get_dataloader(" + std::to_string(batch_size) + ") gave batches of " +
-               sizes_text(as_vector(*o->sizes)) + ", expected " + sizes_text(expected));
+      if (const auto numbers = compare(o->sizes->reshape({-1}), at::tensor(expected, at::kLong), 0, 0, "loader_batch_sizes",
+                                       "batches of batch_size, the last N mod batch_size"))
+        t.fail(j, {"get_dataloader(" + std::to_string(batch_size) + ") gave batches of " +
+                   sizes_text(as_vector(*o->sizes)) + ", expected " + sizes_text(expected), *numbers});
       else t.pass();
     }
   }
@@ -250,7 +253,7 @@ Check loader_defaults(const Cases& cases) {
     const at::Tensor* default_sizes = output(*j.response, "default_loader_batch_sizes");
     if (default_sizes && default_sizes->numel() == 0) continue;  // an empty epoch: each_row_once's failure
     if (!X || !default_x || !default_sizes) {
-      t.fail(j.request->name + ": get_dataloader()'s outputs are missing (" + text_attribute(*j.response, "missing", "?") + ")");
+      t.fail(j, "get_dataloader()'s outputs are missing (" + text_attribute(*j.response, "missing", "?") + ")");
       continue;
     }
     const std::vector<int64_t> sizes = as_vector(*default_sizes);
@@ -258,9 +261,11 @@ Check loader_defaults(const Cases& cases) {
     const bool batches_of_64 = !sizes.empty() && sizes.front() == std::min<int64_t>(64, X->size(0)) &&
                                std::all_of(sizes.begin(), sizes.end() - 1, [](int64_t size) { return size == 64; });
     if (!batches_of_64)
-      t.fail(j.request->name + ": get_dataloader() gave batches of " + sizes_text(sizes) + ", expected batches of 64 (the default batch_size)");
+      t.fail(j, {"get_dataloader() gave batches of " + sizes_text(sizes) + ", expected batches of 64 (the default batch_size)",
+                 compare(default_sizes->reshape({-1}), at::tensor(epoch_sizes(X->size(0), 64), at::kLong), 0, 0,
+                         "default_loader_batch_sizes", "batches of 64, the last N mod 64")});
     else if (X->size(0) > 8 && default_x->sizes() == X->sizes() && same_rows(*default_x, *X))
-      t.fail(j.request->name + ": get_dataloader() visits the rows in X's order: shuffle=True is the default");
+      t.fail(j, "get_dataloader() visits the rows in X's order: shuffle=True is the default");
     else t.pass();
   }
   return t.result("batch_size 64 and shuffled by default");
@@ -277,16 +282,16 @@ Check loader_across_epochs(const Cases& cases, bool new_order) {
     if (!o) continue;
     const char* name = new_order ? "loader_x_epoch2" : "loader_x_reseeded";
     const at::Tensor* other = output(*j.response, name);
-    if (!other) { t.fail(j.request->name + ": no " + name + raised(*j.response, name)); continue; }
+    if (!other) { t.fail(j, std::string("no ") + name + raised(*j.response, name)); continue; }
     // Only the order across epochs: what one epoch holds is each_row_once's question.
     if (new_order) {
       if (o->X->size(0) <= 8) continue;
       if (same_rows(*other, *o->lx))
-        t.fail(j.request->name + ": the loader's second epoch repeats the first one's order (a shuffled loader draws a new "
+        t.fail(j, "the loader's second epoch repeats the first one's order (a shuffled loader draws a new "
                                  "order each epoch)");
       else t.pass();
     } else if (!same_rows(*other, *o->lx)) {
-      t.fail(j.request->name + ": after the same torch.manual_seed(" + std::to_string(int_attribute(*j.request, "loader_seed", 0)) +
+      t.fail(j, "after the same torch.manual_seed(" + std::to_string(int_attribute(*j.request, "loader_seed", 0)) +
              ") a new get_dataloader gives another first epoch: the order does not come from torch's global generator");
     } else t.pass();
   }

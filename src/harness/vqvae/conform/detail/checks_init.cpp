@@ -43,9 +43,10 @@ double rd_rate(const Judged& j) {
 const at::Tensor* codebook_of(const Judged& j, Tally& t) {
   const at::Tensor* c = output(*j.response, "codebook");
   const int64_t n = int_attribute(*j.request, "codebook_size", 0), k = int_attribute(*j.request, "dim", 0);
-  if (!c) { t.fail(j.request->name + ": no codebook"); return nullptr; }
+  if (!c) { t.fail(j, "no codebook"); return nullptr; }
   if (c->dim() != 2 || c->size(0) != n || c->size(1) != k) {
-    t.fail(j.request->name + ": codebook " + shape_of(c) + ", expected (n, k) = (" + std::to_string(n) + ", " + std::to_string(k) + ")");
+    t.fail(j, {"codebook " + shape_of(c) + ", expected (n, k) = (" + std::to_string(n) + ", " + std::to_string(k) + ")",
+               shapes(c, {n, k}, "codebook", "(n, k)")});
     return nullptr;
   }
   return c;
@@ -75,14 +76,17 @@ Check same_draws(const Cases& cases, const std::string& function, bool explicit_
     const at::Tensor* c = usable_codebook(j, t);
     if (!c) continue;
     const at::Tensor expected = *output(cases.ours(j), "codebook");
-    double error = 0;
+    const std::string seeded = "ours under torch.manual_seed(" + std::to_string(int_attribute(*j.request, "seed", 0)) + ")";
     // rd_gaussian's scale is a float32 variance in the baseline, float64 here: 1e-5 relative.
-    if (!close(*c, expected, 1e-7, 1e-5, error))
-      t.fail(j.request->name + ": codebook differs from ours under torch.manual_seed(" +
-             std::to_string(int_attribute(*j.request, "seed", 0)) + ") by up to " + format_significant(error, 3) +
-             " (max |ours| " + format_significant(max_abs(expected), 3) + ")" +
-             (is_defaults_call(j) ? " (called with the defaults)" : ""));
-    else { t.pass(); worst = std::max(worst, error); }
+    if (const auto numbers = compare(*c, expected, 1e-7, 1e-5, "codebook", seeded))
+      t.fail(j, {"codebook differs from " + seeded + " by up to " + format_significant(numbers->max_difference, 3) +
+                     " (max |ours| " + format_significant(max_abs(expected), 3) + ")" +
+                     (is_defaults_call(j) ? " (called with the defaults)" : ""),
+                 numbers});
+    else {
+      t.pass();
+      worst = std::max(worst, max_difference(*c, expected));
+    }
   }
   t.measured = "max |Δ| " + format_significant(worst, 3);
   return t.result(what);
@@ -98,11 +102,17 @@ Check rd_variance(const Cases& cases) {
     const double variance = data.var({0}, /*unbiased=*/true, false).mean().item<double>();
     const double expected = variance * (1.0 - std::pow(2.0, -2.0 * rate));
     const at::Tensor* got = output(*j.response, "variance");
-    if (!got || got->numel() != 1) { t.fail(j.request->name + ": variance " + shape_of(got) + ", expected one number"); continue; }
+    if (!got || got->numel() != 1) {
+      t.fail(j, {"variance " + shape_of(got) + ", expected one number", shapes(got, {}, "variance", "one number")});
+      continue;
+    }
     const double value = f64(*got).reshape({1})[0].item<double>();
-    if (!(std::abs(value - expected) <= 1e-5 * std::abs(expected)))
-      t.fail(j.request->name + ": compute_rd_variance = " + format_significant(value, 6) + ", expected mean per-dimension variance " +
-             format_significant(variance, 6) + " · (1 − 2^(−2·" + format_significant(rate, 4) + ")) = " + format_significant(expected, 6));
+    if (const auto numbers = compare(value, expected, 1e-5 * std::abs(expected), "variance",
+                                     "mean per-dimension variance · (1 − 2^(−2R))"))
+      t.fail(j, {"compute_rd_variance = " + format_significant(value, 6) + ", expected mean per-dimension variance " +
+                     format_significant(variance, 6) + " · (1 − 2^(−2·" + format_significant(rate, 4) + ")) = " +
+                     format_significant(expected, 6),
+                 numbers});
     else t.pass();
   }
   return t.result("recomputed in float64");
@@ -111,17 +121,20 @@ Check rd_variance(const Cases& cases) {
 // Mean and variance of a sample of M values against those of the distribution, within 5 standard
 // errors: the mean's is sqrt(var/M), the sample variance's sqrt((μ4 − var²)/M) (μ4 the fourth
 // central moment: 3 var² for a normal, 9/5 var² for a uniform).
-std::string moments_problem(const at::Tensor& values, double mean, double variance, double kurtosis) {
+Failure moments_problem(const at::Tensor& values, double mean, double variance, double kurtosis) {
   const double M = static_cast<double>(values.numel());
   const double m = values.mean().item<double>(), v = values.var().item<double>();
   const double mean_error = std::sqrt(variance / M), variance_error = variance * std::sqrt((kurtosis - 1) / M);
-  if (std::abs(m - mean) > kStandardErrors * mean_error)
-    return "mean " + format_significant(m, 4) + ", expected " + format_significant(mean, 4) + " ± " +
-           format_significant(kStandardErrors * mean_error, 2);
-  if (std::abs(v - variance) > kStandardErrors * variance_error)
-    return "variance " + format_significant(v, 4) + ", expected " + format_significant(variance, 4) + " ± " +
-           format_significant(kStandardErrors * variance_error, 2);
-  return "";
+  if (const auto numbers = compare(m, mean, kStandardErrors * mean_error, "the codebook's mean", "the distribution's mean"))
+    return {"mean " + format_significant(m, 4) + ", expected " + format_significant(mean, 4) + " ± " +
+                format_significant(kStandardErrors * mean_error, 2),
+            numbers};
+  if (const auto numbers = compare(v, variance, kStandardErrors * variance_error, "the codebook's variance",
+                                   "the distribution's variance"))
+    return {"variance " + format_significant(v, 4) + ", expected " + format_significant(variance, 4) + " ± " +
+                format_significant(kStandardErrors * variance_error, 2),
+            numbers};
+  return {};
 }
 
 Check distribution(const Cases& cases, const std::string& function, const std::string& what) {
@@ -132,30 +145,32 @@ Check distribution(const Cases& cases, const std::string& function, const std::s
     if (!c) continue;
     const at::Tensor values = f64(*c);
     const double n = static_cast<double>(c->size(0));
-    std::string wrong;
+    Failure wrong;
     if (function == "uniform_init") {
       const double low = values.min().item<double>(), high = values.max().item<double>();
       if (low < -1.0 / n || high >= 1.0 / n)
-        wrong = "values in [" + format_significant(low, 4) + ", " + format_significant(high, 4) + "], outside [−1/n, 1/n) = [" +
-                format_significant(-1.0 / n, 4) + ", " + format_significant(1.0 / n, 4) + ")";
+        wrong = {"values in [" + format_significant(low, 4) + ", " + format_significant(high, 4) + "], outside [−1/n, 1/n) = [" +
+                     format_significant(-1.0 / n, 4) + ", " + format_significant(1.0 / n, 4) + ")",
+                 low < -1.0 / n ? compare(low, -1.0 / n, 0, "the codebook's smallest value", "−1/n")
+                                : compare(high, 1.0 / n, 0, "the codebook's largest value", "1/n (excluded)")};
       else wrong = moments_problem(values.flatten(), 0.0, 1.0 / (3.0 * n * n), 1.8);
     } else if (function == "random_normal_init") {
       const double std = is_defaults_call(j) ? 1.0 : real_attribute(*j.request, "std", 1.0);
       wrong = moments_problem(values.flatten(), 0.0, std * std, 3.0);
-      if (!wrong.empty()) wrong += " (N(0, " + format_significant(std, 3) + "²)" + (is_defaults_call(j) ? ", std = 1 by default)" : ")");
+      if (!wrong.empty()) wrong = wrong + " (N(0, " + format_significant(std, 3) + "²)" + (is_defaults_call(j) ? ", std = 1 by default)" : ")");
     } else {  // rd_gaussian_init
       const at::Tensor data = f64(j.request->dataset("data"));
       const double rate = rd_rate(j);
       const double variance = data.var({0}, true, false).mean().item<double>() * (1.0 - std::pow(2.0, -2.0 * rate));
       wrong = moments_problem(values.flatten(), 0.0, variance, 3.0);
       if (!wrong.empty())
-        wrong += " (mean data variance · (1 − 2^(−2R)), R = log2(n)/k = " + format_significant(rate, 4) + ")";
+        wrong = wrong + " (mean data variance · (1 − 2^(−2R)), R = log2(n)/k = " + format_significant(rate, 4) + ")";
       // Each dimension alone, too (an anisotropic codebook can have the right pooled variance).
       for (int64_t dim = 0; wrong.empty() && dim < values.size(1); ++dim)
-        if (std::string why = moments_problem(values.select(1, dim), 0.0, variance, 3.0); !why.empty())
+        if (Failure why = moments_problem(values.select(1, dim), 0.0, variance, 3.0); !why.empty())
           wrong = "dimension " + std::to_string(dim) + ": " + why;
     }
-    if (!wrong.empty()) t.fail(j.request->name + " (" + std::to_string(c->size(0)) + " codewords): " + wrong);
+    if (!wrong.empty()) t.fail(j, std::to_string(c->size(0)) + " codewords: " + wrong);
     else t.pass();
   }
   return t.result(what);
@@ -170,7 +185,7 @@ Check defaults_are_the_baselines(const Cases& cases, const std::string& function
     if (!usable(j, t)) continue;
     const at::Tensor* with_defaults = output(*j.response, "codebook");
     const at::Tensor* spelled_out = output(*j.response, "codebook_given_defaults");
-    if (!with_defaults || !spelled_out) { t.fail(j.request->name + ": no codebook or codebook_given_defaults"); continue; }
+    if (!with_defaults || !spelled_out) { t.fail(j, "no codebook or codebook_given_defaults"); continue; }
     std::string values;
     for (const char* name : {"std", "rate", "n_init", "max_iter", "random_state", "init_method"})
       if (has_attribute(*j.request, name)) {
@@ -180,10 +195,11 @@ Check defaults_are_the_baselines(const Cases& cases, const std::string& function
                    : std::holds_alternative<int64_t>(v) ? std::to_string(std::get<int64_t>(v))
                                                          : format_significant(std::get<double>(v), 6));
       }
-    double error = 0;
-    if (!close(*with_defaults, *spelled_out, 0, 0, error))
-      t.fail(j.request->name + ": " + function_of(j) + " with its defaults differs from the call giving the baseline's defaults (" +
-             (values.empty() ? "uniform_init" : values) + ") by up to " + format_significant(error, 3) + ": a default changed");
+    if (const auto numbers = compare(*with_defaults, *spelled_out, 0, 0, "codebook", "codebook_given_defaults"))
+      t.fail(j, {function_of(j) + " with its defaults differs from the call giving the baseline's defaults (" +
+                     (values.empty() ? "uniform_init" : values) + ") by up to " +
+                     format_significant(numbers->max_difference, 3) + ": a default changed",
+                 numbers});
     else t.pass();
   }
   return t.result(what);
@@ -193,7 +209,7 @@ Check kmeans_fixed_point(const Cases& cases) {
   Tally t;
   double worst = 0;
   for_each_usable_codebook(cases, "kmeans_init", t, [&](const Judged& j, const at::Tensor& c) {
-    if (c.scalar_type() != at::kFloat) { t.fail(j.request->name + ": codebook is " + std::string(c10::toString(c.scalar_type())) + ", expected float32"); return; }
+    if (c.scalar_type() != at::kFloat) { t.fail(j, "codebook is " + std::string(c10::toString(c.scalar_type())) + ", expected float32"); return; }
     const at::Tensor data = f64(j.request->dataset("data")), centres = f64(c);
     const at::Tensor assigned = nearest_codeword_reference(data, centres);
     // Every centre with points is their mean (within 1 % of the data's spread; scikit-learn stops
@@ -207,9 +223,13 @@ Check kmeans_fixed_point(const Cases& cases) {
       const double shift = (data.index_select(0, mine).mean(0) - centres[i]).norm().item<double>();
       if (shift > error) { error = shift; bad = i; }
     }
-    if (error > 0.01 * spread)
-      t.fail(j.request->name + ": centre " + std::to_string(bad) + " is " + format_significant(error, 3) +
-             " from the mean of the points assigned to it (allowed 1 % of the data's spread, " + format_significant(0.01 * spread, 3) + ")");
+    if (auto numbers = compare(error, 0, 0.01 * spread, "distance from a centre to its points' mean", "0 (a Lloyd fixed point)")) {
+      numbers->element = {bad};
+      t.fail(j, {"centre " + std::to_string(bad) + " is " + format_significant(error, 3) +
+                     " from the mean of the points assigned to it (allowed 1 % of the data's spread, " +
+                     format_significant(0.01 * spread, 3) + ")",
+                 numbers});
+    }
     else { t.pass(); worst = std::max(worst, error / spread); }
   });
   t.measured = "max centre-to-mean distance " + format_significant(worst, 3) + " of the data's spread";
@@ -225,8 +245,11 @@ Check kmeans_distortion(const Cases& cases) {
     const double mine = mean_squared_distortion(data, output(cases.ours(j), "codebook")->to(at::kFloat));
     const double ratio = mine > 0 ? theirs / mine : (theirs <= 1e-12 ? 1.0 : std::numeric_limits<double>::infinity());
     if (!(ratio <= 1.05))
-      t.fail(j.request->name + ": distortion on the initialisation batch " + format_significant(theirs, 4) + ", " +
-             format_significant(100 * (ratio - 1), 3) + " % above ours (" + format_significant(mine, 4) + ") at the same n_init (allowed 5 %)");
+      t.fail(j, {"distortion on the initialisation batch " + format_significant(theirs, 4) + ", " +
+                     format_significant(100 * (ratio - 1), 3) + " % above ours (" + format_significant(mine, 4) +
+                     ") at the same n_init (allowed 5 %)",
+                 Discrepancy{"distortion on the initialisation batch", "ours at the same n_init", {}, {}, {}, theirs, mine,
+                             theirs - mine, 0.05 * mine, theirs - mine, 1, 1}});
     else { t.pass(); worst = std::max(worst, ratio); }
   });
   t.measured = "worst ratio to ours " + format_significant(worst, 4);

@@ -48,7 +48,7 @@ Check term_gradient(const Cases& cases, Term term) {
     const at::Tensor x = f64(j.request->dataset("x")), x_recon = f64(j.request->dataset("x_recon"));
     const at::Tensor z = f64(j.request->dataset("z")), hard = f64(j.request->dataset("z_q_hard"));
     const double Bd = static_cast<double>(x.numel()), Bk = static_cast<double>(z.numel());
-    std::string wrong;
+    Failure wrong;
     if (term == Term::recon) {
       wrong = differs(*j.response, "grad_x_recon", 2 * (x_recon - x) / Bd, "∂total/∂x_recon = 2(x_recon − x)/(B·d)", 1e-7, 1e-4);
     } else if (term == Term::commitment) {
@@ -59,10 +59,10 @@ Check term_gradient(const Cases& cases, Term term) {
         wrong = differs(*j.response, "grad_z_q_hard", j.expected.at("grad_z_q_hard"), "the stored expectation", 1e-7, 1e-4);
       if (wrong.empty()) {
         wrong = differs(*j.response, "grad_z_q", at::zeros_like(z), "∂total/∂z_q = 0", 1e-7, 1e-4);
-        if (!wrong.empty()) wrong += ": the codebook or commitment term uses z_q";
+        if (!wrong.empty()) wrong = wrong + ": the codebook or commitment term uses z_q";
       }
     }
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   switch (term) {
@@ -81,19 +81,25 @@ Check loss_value(const Cases& cases, int index) {
   double worst = 0;
   for (const Judged& j : explicit_loss_cases(cases, t)) {
     const at::Tensor* got = output(*j.response, "losses");
-    if (!got || got->numel() != 4) { t.fail(j.request->name + ": losses " + shape_of(got) + ", expected (4): total, recon, codebook, commitment"); continue; }
+    if (!got || got->numel() != 4) {
+      t.fail(j, {"losses " + shape_of(got) + ", expected (4): total, recon, codebook, commitment",
+                 shapes(got, {4}, "losses", "(total, recon, codebook, commitment)")});
+      continue;
+    }
     const double value = f64(*got).reshape({4})[index].item<double>();
     const double want = defined_losses(*j.request)[index].item<double>();
-    if (!(std::abs(value - want) <= 1e-7 + 1e-5 * std::abs(want))) {
-      t.fail(j.request->name + ": " + kLossNames[index] + " = " + format_significant(value, 6) + ", the definition gives " +
-             format_significant(want, 6) + " (β = " + format_significant(beta_of(*j.request), 3) + ")");
+    if (const auto numbers = compare(value, want, 1e-7 + 1e-5 * std::abs(want), kLossNames[index], "the definition")) {
+      t.fail(j, {std::string(kLossNames[index]) + " = " + format_significant(value, 6) + ", the definition gives " +
+                     format_significant(want, 6) + " (β = " + format_significant(beta_of(*j.request), 3) + ")",
+                 numbers});
       continue;
     }
     if (j.expected.count("losses")) {
       const double stored = f64(j.expected.at("losses")).reshape({4})[index].item<double>();
-      if (!(std::abs(value - stored) <= 1e-6 + 1e-5 * std::abs(stored))) {
-        t.fail(j.request->name + ": " + kLossNames[index] + " = " + format_significant(value, 6) + ", the stored expectation is " +
-               format_significant(stored, 6));
+      if (const auto numbers = compare(value, stored, 1e-6 + 1e-5 * std::abs(stored), kLossNames[index], "the stored expectation")) {
+        t.fail(j, {std::string(kLossNames[index]) + " = " + format_significant(value, 6) + ", the stored expectation is " +
+                       format_significant(stored, 6),
+                   numbers});
         continue;
       }
     }
@@ -110,13 +116,14 @@ Check default_beta(const Cases& cases) {
     if (!is_defaults_call(j)) continue;
     if (!usable(j, t)) continue;
     const at::Tensor* got = output(*j.response, "losses");
-    if (!got || got->numel() != 4) { t.fail(j.request->name + ": no losses"); continue; }
+    if (!got || got->numel() != 4) { t.fail(j, "no losses"); continue; }
     const at::Tensor l = f64(*got).reshape({4});
     const double commitment = l[3].item<double>();
     const double beta = (l[0].item<double>() - l[1].item<double>() - l[2].item<double>()) / commitment;
-    if (!(std::abs(beta - 0.25) <= 1e-4))
-      t.fail(j.request->name + ": called without beta, vqvae_loss used β = " + format_significant(beta, 4) +
-             " (from total − recon − codebook = β·commitment), the baseline's default is 0.25");
+    if (const auto numbers = compare(beta, 0.25, 1e-4, "β (total − recon − codebook) / commitment", "the baseline's default"))
+      t.fail(j, {"called without beta, vqvae_loss used β = " + format_significant(beta, 4) +
+                     " (from total − recon − codebook = β·commitment), the baseline's default is 0.25",
+                 numbers});
     else t.pass();
   }
   return t.result("β = 0.25 by default");
@@ -127,7 +134,7 @@ Check model_outputs(const Cases& cases) {
   for (const Judged& j : cases.answered(t, ConformCaseKind::model, "VectorQuantizer")) {
     const std::string keys = text_attribute(*j.response, "output_keys");
     if (!output(*j.response, "z_q_hard"))
-      t.fail(j.request->name + ": forward returned " + (keys.empty() ? "no output keys" : "{" + keys + "}") + ", no z_q_hard");
+      t.fail(j, "forward returned " + (keys.empty() ? "no output keys" : "{" + keys + "}") + ", no z_q_hard");
     else t.pass();
   }
   return t.result("z_q_hard among the outputs");
@@ -143,15 +150,17 @@ Check model_codebook_gradient(const Cases& cases, const char* cls) {
     const at::Tensor c = f64(j.request->dataset("codebook"));
     const at::Tensor expected = codebook_loss_gradient(z, c, nearest_codeword_reference(z, c));
     const at::Tensor* got = output(*j.response, name);
-    double error = 0;
+    std::optional<Discrepancy> numbers;
     if (!got)
-      t.fail(j.request->name + ": no " + name);
-    else if (!close(*got, expected, 1e-7, 1e-4, error))
-      t.fail(j.request->name + ": max|grad − 2(c_j − z)/(B·k)| = " + format_significant(error, 3) +
-             " (|expected| up to " + format_significant(max_abs(expected), 3) + ")");
-    else if (j.expected.count(name) && !close(*got, j.expected.at(name), 1e-7, 1e-4, error))
-      t.fail(j.request->name + ": " + name + " differs from the stored expectation by " + format_significant(error, 3));
-    else { t.pass(); worst = std::max(worst, error); }
+      t.fail(j, std::string("no ") + name);
+    else if ((numbers = compare(*got, expected, 1e-7, 1e-4, name, "2(c_j − z)/(B·k)")))
+      t.fail(j, {"max|grad − 2(c_j − z)/(B·k)| = " + format_significant(numbers->max_difference, 3) +
+                     " (|expected| up to " + format_significant(max_abs(expected), 3) + ")",
+                 numbers});
+    else if (j.expected.count(name) &&
+             (numbers = compare(*got, j.expected.at(name), 1e-7, 1e-4, name, "the stored expectation")))
+      t.fail(j, {std::string(name) + " differs from the stored expectation by " + format_significant(numbers->max_difference, 3), numbers});
+    else { t.pass(); worst = std::max(worst, max_difference(*got, expected)); }
   };
   for (const Judged& j : cases.answered(t, ConformCaseKind::model, cls))
     judge(j, f64(j.request->dataset("x")).matmul(f64(j.request->dataset("U_k"))), "codebook_grad");

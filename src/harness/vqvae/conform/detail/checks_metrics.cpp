@@ -69,13 +69,15 @@ Check key_check(const Cases& cases, const MetricKey& key) {
   for (const Judged& j : cases.answered(t, ConformCaseKind::metrics)) {
     const at::Tensor* got = output(*j.response, key.key);
     if (!got || got->numel() != 1) {
-      t.fail(j.request->name + ": no " + key.key + (got ? " (not one number)" : "") + " from MetricsTracker." + key.method);
+      t.fail(j, std::string("no ") + key.key + (got ? " (not one number)" : "") + " from MetricsTracker." + key.method);
       continue;
     }
     const double value = f64(*got).reshape({1})[0].item<double>(), want = method_reference(j, key).*key.reference;
-    if (!(std::abs(value - want) <= 1e-9 + 1e-5 * std::abs(want)))
-      t.fail(j.request->name + ": " + key.key + " = " + format_significant(value, 6) + ", the definition (" + key.definition +
-             ") gives " + format_significant(want, 6));
+    if (const auto numbers = compare(value, want, 1e-9 + 1e-5 * std::abs(want), key.key,
+                                     std::string("the definition, ") + key.definition))
+      t.fail(j, {std::string(key.key) + " = " + format_significant(value, 6) + ", the definition (" + key.definition + ") gives " +
+                     format_significant(want, 6),
+                 numbers});
     else t.pass();
   }
   return t.result("within 1e-5 relative of the float64 definition");
@@ -99,35 +101,40 @@ TrackerRows tracker_rows(const Judged& j) {
 
 // "" when `got` (L) holds the column `expected` (R): the same length, NaN where NaN, the values
 // within 1e-12 relative (what a float64 CSV round trip keeps).
-std::string column_problem(const at::Tensor* got, const at::Tensor& expected, const std::string& what) {
+// Numbers: NaN stands for "nothing" (not logged) on either side.
+Failure column_problem(const at::Tensor* got, const at::Tensor& expected, const std::string& what,
+                       const std::string& expected_is = "the values logged") {
   if (!got) return "no " + what;
   if (got->dim() != 1 || got->size(0) != expected.size(0))
-    return what + " has " + std::to_string(got->numel()) + " entries for " + std::to_string(expected.size(0)) +
-           " updates (a key logged later, or only sometimes, is empty in the rows without it)";
+    return {what + " has " + std::to_string(got->numel()) + " entries for " + std::to_string(expected.size(0)) +
+                " updates (a key logged later, or only sometimes, is empty in the rows without it)",
+            shapes(got, {expected.size(0)}, what, "one entry per update")};
   const at::Tensor g = f64(*got), e = f64(expected);
   for (int64_t i = 0; i < e.size(0); ++i) {
     const double a = g[i].item<double>(), b = e[i].item<double>();
-    if (std::isnan(b) != std::isnan(a) || (!std::isnan(b) && !(std::abs(a - b) <= 1e-12 * std::max(1.0, std::abs(b)))))
-      return what + " row " + std::to_string(i) + " holds " + (std::isnan(a) ? std::string("nothing") : format_significant(a, 8)) +
-             ", expected " + (std::isnan(b) ? std::string("nothing (not logged at that update)") : format_significant(b, 8));
+    const double tolerance = 1e-12 * std::max(1.0, std::abs(b));
+    if (std::isnan(b) != std::isnan(a) || (!std::isnan(b) && !(std::abs(a - b) <= tolerance)))
+      return {what + " row " + std::to_string(i) + " holds " + (std::isnan(a) ? std::string("nothing") : format_significant(a, 8)) +
+                  ", expected " + (std::isnan(b) ? std::string("nothing (not logged at that update)") : format_significant(b, 8)),
+              one_number(what, expected_is, {i}, a, b, tolerance)};
   }
-  return "";
+  return {};
 }
 
 // The rows a tracker keeps (prefix "rows_" or, after save and load, "loaded_rows_").
-std::string rows_problem(const Judged& j, const TrackerRows& r, const std::string& prefix) {
+Failure rows_problem(const Judged& j, const TrackerRows& r, const std::string& prefix) {
   for (size_t key = 0; key < r.keys.size(); ++key)
-    if (std::string why = column_problem(output(*j.response, prefix + r.keys[key]), r.values.select(1, static_cast<int64_t>(key)),
+    if (Failure why = column_problem(output(*j.response, prefix + r.keys[key]), r.values.select(1, static_cast<int64_t>(key)),
                                          prefix + r.keys[key]);
         !why.empty())
       return why;
   if (const at::Tensor* steps = output(*j.response, prefix + "step"))
-    return column_problem(steps, r.steps.to(at::kDouble), prefix + "step");
-  return "";
+    return column_problem(steps, r.steps.to(at::kDouble), prefix + "step", "the steps logged");
+  return {};
 }
 
 // get_final_metrics as defined: each key's last logged value.
-std::string final_problem(const Judged& j, const TrackerRows& r, const std::string& prefix) {
+Failure final_problem(const Judged& j, const TrackerRows& r, const std::string& prefix) {
   const at::Tensor* final = output(*j.response, prefix + "final");
   const at::Tensor* has = output(*j.response, prefix + "final_has");
   if (!final || !has || final->numel() != static_cast<int64_t>(r.keys.size()) || has->numel() != final->numel())
@@ -139,16 +146,18 @@ std::string final_problem(const Judged& j, const TrackerRows& r, const std::stri
     const double got = f64(*final).reshape({-1})[static_cast<int64_t>(key)].item<double>();
     if (has->reshape({-1})[static_cast<int64_t>(key)].item<int64_t>() == 0)
       return "get_final_metrics() has no " + r.keys[key] + " (its last logged value is " + format_significant(last, 8) + ")";
-    if (std::isnan(got) || !(std::abs(got - last) <= 1e-12 * std::max(1.0, std::abs(last))))
-      return "get_final_metrics()['" + r.keys[key] + "'] = " + (std::isnan(got) ? std::string("None") : format_significant(got, 8)) +
-             ", its last logged value is " + format_significant(last, 8) + " (a key logged only sometimes keeps its last value)";
+    const double tolerance = 1e-12 * std::max(1.0, std::abs(last));
+    if (std::isnan(got) || !(std::abs(got - last) <= tolerance))
+      return {"get_final_metrics()['" + r.keys[key] + "'] = " + (std::isnan(got) ? std::string("None") : format_significant(got, 8)) +
+                  ", its last logged value is " + format_significant(last, 8) + " (a key logged only sometimes keeps its last value)",
+              one_number("get_final_metrics()['" + r.keys[key] + "']", "the last value logged", {}, got, last, tolerance)};
   }
-  return "";
+  return {};
 }
 
 // The file save() wrote, parsed as CSV: "" when every key is a column with R lines holding the
 // values as logged (empty where not logged).
-std::string csv_problem(const Judged& j, const TrackerRows& r) {
+Failure csv_problem(const Judged& j, const TrackerRows& r) {
   const at::Tensor* saved = output(*j.response, "saved");
   if (!saved) return "save() wrote nothing" + raised(*j.response, "saved");
   const at::Tensor bytes = saved->to(at::kLong).contiguous();
@@ -164,8 +173,10 @@ std::string csv_problem(const Judged& j, const TrackerRows& r) {
       return "the saved file has a column '" + column + "' that is no logged key (header: " + text.substr(0, text.find('\n')) +
              "; an index written with the rows?)";
   if (static_cast<int64_t>(lines.size()) - 1 != r.steps.size(0))
-    return "the saved file has " + std::to_string(lines.size() - 1) + " rows under its header, expected one per update (" +
-           std::to_string(r.steps.size(0)) + ")";
+    return {"the saved file has " + std::to_string(lines.size() - 1) + " rows under its header, expected one per update (" +
+                std::to_string(r.steps.size(0)) + ")",
+            one_number("rows under the saved file's header", "one per update", {}, static_cast<double>(lines.size() - 1),
+                       static_cast<double>(r.steps.size(0)), 0)};
   for (size_t key = 0; key < r.keys.size() + 1; ++key) {
     const std::string name = key < r.keys.size() ? r.keys[key] : "step";
     const auto column = std::find(header.begin(), header.end(), name);
@@ -185,25 +196,28 @@ std::string csv_problem(const Judged& j, const TrackerRows& r) {
         got = std::strtod(cell.c_str(), &end);
         if (end == cell.c_str()) return "the saved file's " + name + " row " + std::to_string(row) + " is '" + cell + "', not a number";
       }
-      if (std::isnan(want) != std::isnan(got) || (!std::isnan(want) && !(std::abs(got - want) <= 1e-12 * std::max(1.0, std::abs(want)))))
-        return "the saved file's " + name + " row " + std::to_string(row) + " is '" + cell + "', expected " +
-               (std::isnan(want) ? std::string("empty (not logged)") : format_significant(want, 10));
+      const double tolerance = 1e-12 * std::max(1.0, std::abs(want));
+      if (std::isnan(want) != std::isnan(got) || (!std::isnan(want) && !(std::abs(got - want) <= tolerance)))
+        return {"the saved file's " + name + " row " + std::to_string(row) + " is '" + cell + "', expected " +
+                    (std::isnan(want) ? std::string("empty (not logged)") : format_significant(want, 10)),
+                one_number("the saved file's " + name, "the value logged", {row}, got, want, tolerance)};
     }
   }
-  return "";
+  return {};
 }
 
 // After save and load: the same rows and the same final metrics as the tracker that saved them
 // (whether those are right is rows' and final_metrics' question), or the definition where the
 // saving tracker's are not in the response.
-std::string round_trip_problem(const Judged& j, const TrackerRows& r) {
+Failure round_trip_problem(const Judged& j, const TrackerRows& r) {
   for (size_t key = 0; key < r.keys.size() + 1; ++key) {
     const std::string name = key < r.keys.size() ? r.keys[key] : "step";
     const at::Tensor* before = output(*j.response, "rows_" + name);
     const at::Tensor* after = output(*j.response, "loaded_rows_" + name);
     if (name == "step" && !before) break;
     const at::Tensor expected = before ? f64(*before) : r.values.select(1, static_cast<int64_t>(key));
-    if (std::string why = column_problem(after, expected, "loaded_rows_" + name); !why.empty())
+    if (Failure why = column_problem(after, expected, "loaded_rows_" + name, before ? "the saving tracker's rows" : "the values logged");
+        !why.empty())
       return why + (before ? " (the saving tracker's rows)" : "");
   }
   const at::Tensor* final = output(*j.response, "final");
@@ -218,10 +232,13 @@ std::string round_trip_problem(const Judged& j, const TrackerRows& r) {
     const bool same = (std::isnan(a) && std::isnan(b)) || a == b ||
                       (!std::isnan(a) && !std::isnan(b) && std::abs(a - b) <= 1e-12 * std::max(1.0, std::abs(a)));
     if (!same || has->reshape({-1})[i].item<int64_t>() != loaded_has->reshape({-1})[i].item<int64_t>())
-      return "after load, get_final_metrics()['" + r.keys[key] + "'] = " + (std::isnan(b) ? std::string("None") : format_significant(b, 8)) +
-             ", before save " + (std::isnan(a) ? std::string("None") : format_significant(a, 8));
+      return {"after load, get_final_metrics()['" + r.keys[key] + "'] = " +
+                  (std::isnan(b) ? std::string("None") : format_significant(b, 8)) + ", before save " +
+                  (std::isnan(a) ? std::string("None") : format_significant(a, 8)),
+              one_number("get_final_metrics()['" + r.keys[key] + "'] after load", "before save", {}, b, a,
+                         1e-12 * std::max(1.0, std::abs(a)))};
   }
-  return "";
+  return {};
 }
 
 enum class TrackerProperty { rows, final_metrics, save_csv, load_round_trip };
@@ -230,17 +247,17 @@ Check tracker_check(const Cases& cases, TrackerProperty property) {
   Tally t;
   for (const Judged& j : cases.answered(t, ConformCaseKind::tracker)) {
     const TrackerRows r = tracker_rows(j);
-    std::string wrong;
+    Failure wrong;
     switch (property) {
       case TrackerProperty::rows:
         if (!output(*j.response, "rows_" + r.keys.front()) && !text_attribute(*j.response, "error_rows").empty())
           wrong = "update raised" + raised(*j.response, "rows");
         else wrong = rows_problem(j, r, "rows_");
         if (!wrong.empty() && !text_attribute(*j.response, "missing").empty())
-          wrong += " (missing: " + text_attribute(*j.response, "missing") + ")";
+          wrong = wrong + " (missing: " + text_attribute(*j.response, "missing") + ")";
         break;
       case TrackerProperty::final_metrics:
-        wrong = output(*j.response, "final") ? final_problem(j, r, "") : "get_final_metrics() gave nothing" + raised(*j.response, "final");
+        wrong = output(*j.response, "final") ? final_problem(j, r, "") : Failure("get_final_metrics() gave nothing" + raised(*j.response, "final"));
         break;
       case TrackerProperty::save_csv:
         wrong = csv_problem(j, r);
@@ -256,7 +273,7 @@ Check tracker_check(const Cases& cases, TrackerProperty property) {
           wrong = round_trip_problem(j, r);
         break;
     }
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   switch (property) {

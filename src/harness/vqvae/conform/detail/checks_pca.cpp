@@ -13,13 +13,14 @@ namespace {
 
 // encoded = x·U_k or decoded = z·U_kᵀ (float64 from the request's inputs), and the stored
 // expectation of that output where the golden file has one.
-std::string value_error(const Judged& j, bool encode) {
+Failure value_error(const Judged& j, bool encode) {
   const at::Tensor U = f64(j.request->dataset("U_k"));
   const char* name = encode ? "encoded" : "decoded";
   const at::Tensor expected = encode ? f64(j.request->dataset("x")).matmul(U) : f64(j.request->dataset("z")).matmul(U.t());
-  if (std::string why = differs(*j.response, name, expected, encode ? "x·U_k" : "z·U_kᵀ", 1e-5, 1e-5); !why.empty())
+  if (Failure why = differs(*j.response, name, expected, encode ? "x·U_k" : "z·U_kᵀ", 1e-5, 1e-5); !why.empty())
     return why;
-  return j.expected.count(name) ? differs(*j.response, name, j.expected.at(name), "the stored expectation", 1e-5, 1e-5) : "";
+  return j.expected.count(name) ? differs(*j.response, name, j.expected.at(name), "the stored expectation", 1e-5, 1e-5)
+                                : Failure();
 }
 
 // PCAEncoder.encoder_weight (encoder) or PCADecoder.decoder_weight stores U_k as (d, k) (fix #4).
@@ -29,10 +30,11 @@ Check storage(const Cases& cases, bool encoder) {
   for (const Judged& j : cases.answered(t, ConformCaseKind::pca)) {
     const at::Tensor& U = j.request->dataset("U_k");
     const at::Tensor* w = output(*j.response, weight);
-    double error = 0;
-    if (!w || w->sizes() != U.sizes() || !close(*w, U, 0, 0, error))
-      t.fail(j.request->name + ": " + (encoder ? "PCAEncoder." : "PCADecoder.") + weight + " is " + shape_of(w) +
-             (w && w->sizes() == U.sizes() ? " and differs from U_k" : "") + ", expected U_k " + shape_string(U));
+    const std::optional<Discrepancy> numbers = w ? compare(*w, U, 0, 0, weight, "U_k") : std::nullopt;
+    if (!w || numbers)
+      t.fail(j, {std::string(encoder ? "PCAEncoder." : "PCADecoder.") + weight + " is " + shape_of(w) +
+                     (w && w->sizes() == U.sizes() ? " and differs from U_k" : "") + ", expected U_k " + shape_string(U),
+                 numbers});
     else t.pass();
   }
   return t.result(std::string(weight) + " = U_k (d, k)");
@@ -41,7 +43,7 @@ Check storage(const Cases& cases, bool encoder) {
 Check pca_value(const Cases& cases, bool encode) {
   Tally t;
   for (const Judged& j : cases.answered(t, ConformCaseKind::pca)) {
-    if (const std::string wrong = value_error(j, encode); !wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (const Failure wrong = value_error(j, encode); !wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   return t.result(encode ? "encode = x·U_k (within 1e-05 + 1e-05·|expected|)" : "decode = z·U_kᵀ (within 1e-05 + 1e-05·|expected|)");
@@ -56,15 +58,18 @@ Check legacy(const Cases& cases, LegacyProperty property) {
     const at::Tensor& U = j.request->dataset("U_k");
     const at::Tensor* e = output(*j.response, "encoder_weight");
     const at::Tensor* d = output(*j.response, "decoder_weight");
-    std::string wrong;
+    Failure wrong;
     if (property == LegacyProperty::weight_shapes) {
-      if (!e || e->sizes() != U.sizes()) wrong = "encoder_weight is " + shape_of(e) + ", expected (d, k) = " + shape_string(U);
+      if (!e || e->sizes() != U.sizes())
+        wrong = {"encoder_weight is " + shape_of(e) + ", expected (d, k) = " + shape_string(U),
+                 shapes(e, U.sizes().vec(), "encoder_weight", "(d, k)")};
       else if (!d || d->sizes() != U.t().sizes())
-        wrong = "decoder_weight is " + shape_of(d) + ", expected (k, d) = " + shape_string(U.t());
+        wrong = {"decoder_weight is " + shape_of(d) + ", expected (k, d) = " + shape_string(U.t()),
+                 shapes(d, U.t().sizes().vec(), "decoder_weight", "(k, d)")};
     } else {
       wrong = value_error(j, property == LegacyProperty::encode);
     }
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   switch (property) {

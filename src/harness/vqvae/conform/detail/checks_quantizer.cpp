@@ -25,7 +25,7 @@ int64_t codebook_size(const Judged& j) { return j.request->dataset("codebook").s
 
 }  // namespace
 
-std::string indices_problem(const Judged& j) {
+Failure indices_problem(const Judged& j) {
   return bad_indices(output(*j.response, "indices"), j.request->dataset("z").size(0), codebook_size(j));
 }
 
@@ -38,18 +38,22 @@ namespace {
 Check nearest(const Cases& cases, const std::string& cls) {
   Tally t;
   for (const Judged& j : of_class(cases, t, cls)) {
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor& z = j.request->dataset("z");
     const at::Tensor& c = j.request->dataset("codebook");
     const at::Tensor excess = excess_squared_distance(z, c, *output(*j.response, "indices"));
     const double scale = std::max(1.0, max_abs(squared_distances_reference(z, c)));
-    const int64_t wrong = (excess > 1e-5 * scale).sum().item<int64_t>();
     const at::Tensor* stored = j.expected.count("indices") ? &j.expected.at("indices") : nullptr;
-    if (wrong > 0)
-      t.fail(j.request->name + ": " + std::to_string(wrong) + " of " + std::to_string(z.size(0)) +
-             " rows not at the nearest codeword (up to " + format_significant(max_abs(excess), 3) + " farther in squared distance)");
+    // The excess of the chosen codeword's squared distance over the nearest one's, per row (B).
+    if (const auto numbers = compare(excess, at::zeros_like(excess), 1e-5 * scale, 0,
+                                     "squared distance to the chosen codeword − to the nearest", "0 (the nearest)"))
+      t.fail(j, {std::to_string(numbers->outside) + " of " + std::to_string(z.size(0)) +
+                     " rows not at the nearest codeword (up to " + format_significant(max_abs(excess), 3) +
+                     " farther in squared distance)",
+                 numbers});
     else if (stored && !at::equal(output(*j.response, "indices")->to(at::kLong), stored->to(at::kLong)))
-      t.fail(j.request->name + ": indices differ from the stored expectation");
+      t.fail(j, {"indices differ from the stored expectation",
+                 compare(*output(*j.response, "indices"), *stored, 0, 0, "indices", "the stored expectation")});
     else
       t.pass();
   }
@@ -62,16 +66,19 @@ Check hard_quantization(const Cases& cases, const std::string& cls) {
     const at::Tensor* hard = output(*j.response, "z_q_hard");
     if (!hard) {
       const std::string missing = text_attribute(*j.response, "missing");
-      t.fail(j.request->name + ": no z_q_hard among the outputs" + (missing.empty() ? "" : " (missing: " + missing + ")"));
+      t.fail(j, "no z_q_hard among the outputs" + (missing.empty() ? "" : " (missing: " + missing + ")"));
       continue;
     }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor c = f64(j.request->dataset("codebook"));
-    double error = 0;
-    if (!close(*hard, c.index_select(0, output(*j.response, "indices")->to(at::kLong)), 0, 0, error))
-      t.fail(j.request->name + ": max|z_q_hard − codebook[indices]| = " + format_significant(error, 3) + " (expected 0)");
-    else if (j.expected.count("z_q_hard") && !close(*hard, j.expected.at("z_q_hard"), 0, 0, error))
-      t.fail(j.request->name + ": z_q_hard differs from the stored expectation by " + format_significant(error, 3));
+    std::optional<Discrepancy> numbers;
+    if ((numbers = compare(*hard, c.index_select(0, output(*j.response, "indices")->to(at::kLong)), 0, 0, "z_q_hard",
+                           "codebook[indices]")))
+      t.fail(j, {"max|z_q_hard − codebook[indices]| = " + format_significant(numbers->max_difference, 3) + " (expected 0)",
+                 numbers});
+    else if (j.expected.count("z_q_hard") &&
+             (numbers = compare(*hard, j.expected.at("z_q_hard"), 0, 0, "z_q_hard", "the stored expectation")))
+      t.fail(j, {"z_q_hard differs from the stored expectation by " + format_significant(numbers->max_difference, 3), numbers});
     else
       t.pass();
   }
@@ -85,15 +92,15 @@ Check forward_value(const Cases& cases, const std::string& cls) {
   double worst = 0;
   for (const Judged& j : of_class(cases, t, cls)) {
     const at::Tensor* z_q = output(*j.response, "z_q");
-    if (!z_q) { t.fail(j.request->name + ": no z_q"); continue; }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (!z_q) { t.fail(j, "no z_q"); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor q = f64(j.request->dataset("codebook")).index_select(0, output(*j.response, "indices")->to(at::kLong));
-    double error = 0;
     const double allowed = 1e-6 * std::max(1.0, max_abs(j.request->dataset("z")));
-    if (!close(*z_q, q, allowed, 0, error))
-      t.fail(j.request->name + ": forward value z_q differs from codebook[indices] by up to " + format_significant(error, 3) +
-             " (allowed " + format_significant(allowed, 2) + ")");
-    else { t.pass(); worst = std::max(worst, error); }
+    if (const auto numbers = compare(*z_q, q, allowed, 0, "z_q", "codebook[indices]"))
+      t.fail(j, {"forward value z_q differs from codebook[indices] by up to " + format_significant(numbers->max_difference, 3) +
+                     " (allowed " + format_significant(allowed, 2) + ")",
+                 numbers});
+    else { t.pass(); worst = std::max(worst, max_difference(*z_q, q)); }
   }
   t.measured = "max |z_q − codebook[indices]| " + format_significant(worst, 3);
   return t.result("z_q = q");
@@ -113,18 +120,18 @@ Check info_key(const Cases& cases, const std::string& cls, const std::string& ke
         continue;
       }
     }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor q = f64(j.request->dataset("codebook")).index_select(0, output(*j.response, "indices")->to(at::kLong));
     const at::Tensor distances = (f64(j.request->dataset("z")) - q).norm(2, 1);
-    std::string wrong;
+    Failure wrong;
     if (key == "distances") {
       wrong = differs(*j.response, "distances", distances, "‖z − q‖ per row", 1e-6, 1e-5);
     } else {
       const at::Tensor commitment = distances.pow(2).mean().reshape({1});
       wrong = got && got->numel() == 1 ? differs(*j.response, "commitment_loss", commitment.reshape(got->sizes()), "mean ‖z − q‖²", 1e-7, 1e-5)
-                                       : "no commitment_loss (one number)";
+                                       : Failure("no commitment_loss (one number)");
     }
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   return t.result(key == "distances" ? "info's distances = ‖z − q‖" : "info's commitment_loss = mean ‖z − q‖²");
@@ -141,34 +148,47 @@ Check degenerate_rows(const Cases& cases, Degenerate property) {
   for (const Judged& j : of_class(cases, t, kRotationVectorQuantizer)) {
     if (int_attribute(*j.request, "degenerate", 0) == 0) continue;
     const at::Tensor* grad = output(*j.response, "grad_z");
-    if (!grad) { t.fail(j.request->name + ": no grad_z"); continue; }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (!grad) { t.fail(j, "no grad_z"); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor z = f64(j.request->dataset("z")), g = f64(j.request->dataset("g"));
     const at::Tensor q = f64(j.request->dataset("codebook")).index_select(0, output(*j.response, "indices")->to(at::kLong));
     const at::Tensor got = f64(*grad);
     if (property == Degenerate::finite) {
-      std::string wrong;
+      Failure wrong;
       for (const char* name : {"z_q", "grad_z", "codebook_grad_from_z_q", "codebook_grad_from_z_q_hard"}) {
         const at::Tensor* value = output(*j.response, name);
         if (!value && std::string(name).rfind("codebook_grad", 0) == 0) continue;  // without z_q_hard: fix #5's checks say so
         if (!value) { wrong = std::string("no ") + name; break; }
-        if (!at::isfinite(f64(*value)).all().item<bool>()) { wrong = std::string(name) + " is not finite (NaN or Inf) on a degenerate row"; break; }
+        const at::Tensor finite = at::isfinite(f64(*value));
+        if (!finite.all().item<bool>()) {
+          // The first element that is not finite: any finite value passes (tolerance inf).
+          const at::Tensor flat = f64(*value).reshape({-1});
+          const int64_t first = finite.reshape({-1}).logical_not().nonzero()[0][0].item<int64_t>();
+          wrong = {std::string(name) + " is not finite (NaN or Inf) on a degenerate row",
+                   one_number(name, "a finite value", element_of(first, value->sizes()), flat[first].item<double>(), 0,
+                              std::numeric_limits<double>::infinity())};
+          break;
+        }
       }
-      if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+      if (!wrong.empty()) t.fail(j, wrong);
       else t.pass();
       continue;
     }
     if (property == Degenerate::zero_codeword) {
       // q = 0: λ = ‖q‖/‖z‖ = 0 and R is orthogonal, so λ Rᵀ g -> 0: the gradient is 0.
       bool any = false;
-      std::string wrong;
+      Failure wrong;
       for (int64_t i = 0; i < z.size(0); ++i) {
         if (!is_zero_row(q[i]) || is_zero_row(z[i])) continue;
         any = true;
-        if (!(max_abs(got[i]) <= 1e-12)) wrong = "row " + std::to_string(i) + " (q = 0): grad_z up to " + format_significant(max_abs(got[i]), 3) + ", expected 0 (λ = ‖q‖/‖z‖ = 0)";
+        const double size = max_abs(got[i]);
+        if (!(size <= 1e-12))
+          wrong = {"row " + std::to_string(i) + " (q = 0): grad_z up to " + format_significant(size, 3) +
+                       ", expected 0 (λ = ‖q‖/‖z‖ = 0)",
+                   one_number("max |grad_z| on a row where q = 0", "0 (λ = ‖q‖/‖z‖ = 0)", {i}, size, 0, 1e-12)};
       }
       if (!any) continue;
-      if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+      if (!wrong.empty()) t.fail(j, wrong);
       else t.pass();
       continue;
     }
@@ -187,9 +207,16 @@ Check degenerate_rows(const Cases& cases, Degenerate property) {
     const double orthogonality = (R.t().matmul(R) - at::eye(k, at::kDouble)).abs().max().item<double>();
     const double determinant = at::linalg_det(R).item<double>();
     const double maps = (R.matmul(e) - q_hat).abs().max().item<double>();
-    if (!(orthogonality <= 1e-5)) t.fail(j.request->name + ": on z = −q, λR with λ = ‖q‖/‖z‖ = 1 is not orthogonal (max|RᵀR − I| = " + format_significant(orthogonality, 3) + ")");
-    else if (!(determinant > 0)) t.fail(j.request->name + ": on z = −q, det R = " + format_significant(determinant, 3) + ": a reflection, not a rotation");
-    else if (!(maps <= 1e-5)) t.fail(j.request->name + ": on z = −q, R ê differs from q̂ by " + format_significant(maps, 3));
+    if (!(orthogonality <= 1e-5))
+      t.fail(j, {"on z = −q, λR with λ = ‖q‖/‖z‖ = 1 is not orthogonal (max|RᵀR − I| = " + format_significant(orthogonality, 3) + ")",
+                 one_number("max |RᵀR − I| on z = −q", "0 (R orthogonal)", {}, orthogonality, 0, 1e-5)});
+    else if (!(determinant > 0))
+      // The check asks det R > 0: with ours +1 and tolerance 1, a failing det R (<= 0) is at least 1 from it.
+      t.fail(j, {"on z = −q, det R = " + format_significant(determinant, 3) + ": a reflection, not a rotation",
+                 one_number("det R on z = −q", "+1, a rotation (the check asks det R > 0)", {}, determinant, 1, 1)});
+    else if (!(maps <= 1e-5))
+      t.fail(j, {"on z = −q, R ê differs from q̂ by " + format_significant(maps, 3),
+                 one_number("max |R ê − q̂| on z = −q", "0 (R takes ê to q̂)", {}, maps, 0, 1e-5)});
     else t.pass();
   }
   switch (property) {
@@ -207,13 +234,14 @@ Check frozen_z_q_has_no_codebook_gradient(const Cases& cases) {
     if (!usable(j, t)) continue;
     const at::Tensor* grad = output(*j.response, "codebook_grad_from_z_q");
     if (!has_attribute(*j.response, "z_q_requires_grad") || !grad) {
-      t.fail(j.request->name + ": the response lacks " +
+      t.fail(j, "the response lacks " +
              std::string(!grad ? "codebook_grad_from_z_q" : "the attribute z_q_requires_grad") + ": nothing to judge");
       continue;
     }
     const double size = max_abs(*grad);
     if (int_attribute(*j.response, "z_q_requires_grad", 0) != 0 && size > 0)
-      t.fail(j.request->name + ": with z not requiring grad, z_q carries a codebook gradient (max " + format_significant(size, 3) + ")");
+      t.fail(j, {"with z not requiring grad, z_q carries a codebook gradient (max " + format_significant(size, 3) + ")",
+                 one_number("max |codebook_grad_from_z_q|", "0 (no path from z_q to the codebook)", {}, size, 0, 0)});
     else t.pass();
   }
   return t.result("z_q has no path to the codebook");
@@ -224,10 +252,12 @@ Check ste_consistency(const Cases& cases) {
   for (const Judged& j : cases.answered(t, ConformCaseKind::ste, kVectorQuantizer)) {
     const at::Tensor* frozen = output(*j.response, "codebook_grad_z_frozen");
     const at::Tensor* trainable = output(*j.response, "codebook_grad_z_trainable");
-    double error = 0;
-    if (!frozen || !trainable) t.fail(j.request->name + ": codebook gradients missing");
-    else if (!close(*frozen, *trainable, 1e-9, 1e-6, error))
-      t.fail(j.request->name + ": codebook gradient differs by " + format_significant(error, 3) + " with z frozen vs requiring grad");
+    std::optional<Discrepancy> numbers;
+    if (!frozen || !trainable) t.fail(j, "codebook gradients missing");
+    else if ((numbers = compare(*frozen, *trainable, 1e-9, 1e-6, "codebook_grad_z_frozen", "codebook_grad_z_trainable")))
+      t.fail(j, {"codebook gradient differs by " + format_significant(numbers->max_difference, 3) +
+                     " with z frozen vs requiring grad",
+                 numbers});
     else t.pass();
   }
   return t.result("identical gradients");
@@ -238,16 +268,20 @@ Check codebook_loss_reaches_codebook(const Cases& cases, const std::string& cls)
   for (const Judged& j : of_class(cases, t, cls)) {
     const at::Tensor* grad = output(*j.response, "codebook_grad_from_z_q_hard");
     if (!output(*j.response, "z_q_hard") || !grad) {
-      t.fail(j.request->name + ": no z_q_hard, so the codebook loss cannot reach the codebook");
+      t.fail(j, "no z_q_hard, so the codebook loss cannot reach the codebook");
       continue;
     }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     const at::Tensor expected = scattered(j.request->dataset("h"), *output(*j.response, "indices"), codebook_size(j));
-    double error = 0;
-    if (!close(*grad, expected, 1e-6, 1e-5, error))
-      t.fail(j.request->name + ": codebook gradient through z_q_hard off by " + format_significant(error, 3));
-    else if (j.expected.count("codebook_grad_from_z_q_hard") && !close(*grad, j.expected.at("codebook_grad_from_z_q_hard"), 1e-6, 1e-5, error))
-      t.fail(j.request->name + ": codebook gradient through z_q_hard differs from the stored expectation by " + format_significant(error, 3));
+    std::optional<Discrepancy> numbers;
+    if ((numbers = compare(*grad, expected, 1e-6, 1e-5, "codebook_grad_from_z_q_hard", "Σ h per codeword")))
+      t.fail(j, {"codebook gradient through z_q_hard off by " + format_significant(numbers->max_difference, 3), numbers});
+    else if (j.expected.count("codebook_grad_from_z_q_hard") &&
+             (numbers = compare(*grad, j.expected.at("codebook_grad_from_z_q_hard"), 1e-6, 1e-5, "codebook_grad_from_z_q_hard",
+                                "the stored expectation")))
+      t.fail(j, {"codebook gradient through z_q_hard differs from the stored expectation by " +
+                     format_significant(numbers->max_difference, 3),
+                 numbers});
     else t.pass();
   }
   return t.result("∂/∂codebook of z_q_hard·h = Σ h per codeword");

@@ -19,7 +19,7 @@ inline constexpr const char* kProjectionVectorQuantizer = "ProjectionVectorQuant
 /// The quantizer cases of class `cls` the driver answered; `t` fails for the others.
 std::vector<Judged> of_class(const Cases& cases, Tally& t, const std::string& cls);
 /// "" when the response's indices are integers in [0, codebook size), one per row of z; else why not.
-std::string indices_problem(const Judged& j);
+Failure indices_problem(const Judged& j);
 
 // ---------------------------------------------------------------- checks_quantizer_estimator.cpp
 /// The estimators the class's name promises, the one it should compute first: VectorQuantizer the

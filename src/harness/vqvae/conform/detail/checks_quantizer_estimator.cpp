@@ -75,8 +75,8 @@ Check estimator(const Cases& cases, const std::string& cls, std::map<std::string
   for (const Judged& j : of_class(cases, t, cls)) {
     if (int_attribute(*j.request, "z_requires_grad", 0) == 0) continue;
     const at::Tensor* grad = output(*j.response, "grad_z");
-    if (!grad) { t.fail(j.request->name + ": no grad_z"); continue; }
-    if (const std::string why = indices_problem(j); !why.empty()) { t.fail(j.request->name + ": " + why); continue; }
+    if (!grad) { t.fail(j, "no grad_z"); continue; }
+    if (const Failure why = indices_problem(j); !why.empty()) { t.fail(j, why); continue; }
     at::Tensor z = f64(j.request->dataset("z")), g = f64(j.request->dataset("g"));
     at::Tensor q = f64(j.request->dataset("codebook")).index_select(0, output(*j.response, "indices")->to(at::kLong));
     at::Tensor got = f64(*grad);
@@ -105,15 +105,21 @@ Check estimator(const Cases& cases, const std::string& cls, std::map<std::string
       }
       if (error < closest_error) { closest_error = error; closest = e.name; }
     }
+    // A failure's numbers: grad_z against the estimator the class's name promises.
+    const auto against_promise = [&] {
+      for (const Estimator& e : estimators)
+        if (e.name == promise.front()) return compare(got, e.gradient(z, q, g), 1e-6, 1e-4, "grad_z", "the " + e.name);
+      return std::optional<Discrepancy>();
+    };
     if (match.empty()) {
-      t.fail(j.request->name + ": grad_z matches no known estimator (closest: " + closest + ", off by " +
-             format_significant(closest_error, 3) + ")");
+      t.fail(j, {"grad_z matches no known estimator (closest: " + closest + ", off by " + format_significant(closest_error, 3) + ")",
+                 against_promise()});
       identities[cls] = "unknown";
     } else if (defective) {
-      t.fail(j.request->name + ": grad_z matches the defective " + match);
+      t.fail(j, {"grad_z matches the defective " + match, against_promise()});
       identities[cls] = match;
     } else if (std::find(promise.begin(), promise.end(), match) == promise.end()) {
-      t.fail(j.request->name + ": " + cls + " computes the " + match + ", not the " + promise.front() + " its name promises");
+      t.fail(j, {cls + " computes the " + match + ", not the " + promise.front() + " its name promises", against_promise()});
       identities[cls] = match;
     } else {
       identities[cls] = match;

@@ -23,8 +23,9 @@ Check judge_part(const Cases& cases, const SurfacePart& part) {
     const at::Tensor* present = output(*j.response, "present");
     const int64_t index = static_cast<int64_t>(&part - surface_parts().data());
     if (!present || present->dim() != 1 || present->size(0) != static_cast<int64_t>(surface_parts().size())) {
-      t.fail(j.request->name + ": present " + shape_of(present) + ", expected one 1/0 per part (" +
-             std::to_string(surface_parts().size()) + ")");
+      const int64_t parts = static_cast<int64_t>(surface_parts().size());
+      t.fail(j, {"present " + shape_of(present) + ", expected one 1/0 per part (" + std::to_string(parts) + ")",
+                 shapes(present, {parts}, "present", "one 1/0 per part")});
       continue;
     }
     if (present->to(at::kLong)[index].item<int64_t>() != 0) t.pass();

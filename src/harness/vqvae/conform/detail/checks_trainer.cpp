@@ -34,7 +34,7 @@ std::vector<std::string> parameter_names(const GoldenRecord& request) {
   return out;
 }
 
-std::string trajectory_problem(const GoldenRecord& got, const std::string& got_prefix, const GoldenRecord& want,
+Failure trajectory_problem(const GoldenRecord& got, const std::string& got_prefix, const GoldenRecord& want,
                                const std::string& want_prefix, const std::vector<std::string>& names, bool losses,
                                bool parameters, double atol, double rtol, const std::string& whose) {
   const auto stage = [](const std::string& prefix, const std::string& otherwise) {
@@ -46,15 +46,17 @@ std::string trajectory_problem(const GoldenRecord& got, const std::string& got_p
   const int64_t steps = expected->dim() == 2 ? expected->size(0) : 1;
   const at::Tensor e = expected->reshape({steps, 4});
   if (losses && (!l || l->numel() != e.numel()))
-    return got_prefix + "losses " + shape_of(l) + ", expected " + shape_string(*expected) + raised(got, stage(got_prefix, "losses"));
+    return {got_prefix + "losses " + shape_of(l) + ", expected " + shape_string(*expected) + raised(got, stage(got_prefix, "losses")),
+            shapes(l, expected->sizes().vec(), got_prefix + "losses", whose)};
   for (int64_t s = 0; s < steps; ++s) {
     if (losses) {
       const at::Tensor row = l->reshape({steps, 4})[s];
-      double error = 0;
-      if (!close(row, e[s], 1e-7, 1e-5, error)) {
-        const int64_t worst = (f64(row) - f64(e[s])).abs().argmax().item<int64_t>();
-        return "step " + std::to_string(s + 1) + ": " + kLossNames[worst] + " loss " + format_significant(f64(row[worst]).item<double>(), 6) +
-               ", " + whose + " " + format_significant(f64(e[s][worst]).item<double>(), 6);
+      if (auto numbers = compare(row, e[s], 1e-7, 1e-5, got_prefix + "losses", whose)) {
+        const int64_t worst = numbers->element.front();
+        numbers->element.insert(numbers->element.begin(), s);  // (step, loss)
+        return {"step " + std::to_string(s + 1) + ": " + kLossNames[worst] + " loss " + format_significant(numbers->theirs, 6) +
+                    ", " + whose + " " + format_significant(numbers->ours, 6),
+                numbers};
       }
     }
     if (!parameters) continue;
@@ -63,16 +65,20 @@ std::string trajectory_problem(const GoldenRecord& got, const std::string& got_p
       const at::Tensor* w = output(want, want_prefix + name);
       if (!w) return "no " + want_prefix + name + " to compare with";
       if (!p || p->sizes() != w->sizes())
-        return got_prefix + name + " " + shape_of(p) + ", expected " + shape_string(*w) + raised(got, stage(got_prefix, name));
+        return {got_prefix + name + " " + shape_of(p) + ", expected " + shape_string(*w) + raised(got, stage(got_prefix, name)),
+                shapes(p, w->sizes().vec(), got_prefix + name, whose)};
       // (S, ...) trajectories step by step; one step's parameters whole.
       const bool per_step = steps > 1 && w->dim() > 0 && w->size(0) == steps;
-      double error = 0;
-      if (!close(per_step ? (*p)[s] : *p, per_step ? (*w)[s] : *w, atol, rtol, error))
-        return "after step " + std::to_string(s + 1) + ": " + name + " differs from " + whose + " by up to " + format_significant(error, 3) +
-               " (allowed " + format_significant(atol, 2) + " + " + format_significant(rtol, 2) + "·|" + whose + "|)";
+      if (auto numbers = compare(per_step ? (*p)[s] : *p, per_step ? (*w)[s] : *w, atol, rtol, got_prefix + name, whose)) {
+        if (per_step) numbers->element.insert(numbers->element.begin(), s);  // (step, ...)
+        return {"after step " + std::to_string(s + 1) + ": " + name + " differs from " + whose + " by up to " +
+                    format_significant(numbers->max_difference, 3) + " (allowed " + format_significant(atol, 2) + " + " +
+                    format_significant(rtol, 2) + "·|" + whose + "|)",
+                numbers};
+      }
     }
   }
-  return "";
+  return {};
 }
 
 namespace {
@@ -84,10 +90,10 @@ Check train_same_as_ours(const Cases& cases, const std::string& setting, const s
   for (const Judged& j : cases.of(K::train)) {
     if (setting_of(j) != setting || (!cls.empty() && text_attribute(*j.request, "class", "VectorQuantizer") != cls)) continue;
     if (!usable(j, t)) continue;
-    if (const std::string why = trajectory_problem(*j.response, "", cases.ours(j), "", parameter_names(*j.request), losses, parameters,
-                                                   1e-5, 1e-4, "ours");
+    if (const Failure why = trajectory_problem(*j.response, "", cases.ours(j), "", parameter_names(*j.request), losses, parameters,
+                                               1e-5, 1e-4, "ours");
         !why.empty())
-      t.fail(j.request->name + ": " + why);
+      t.fail(j, why);
     else t.pass();
   }
   return t.result(what);
@@ -104,11 +110,12 @@ Check init_codebook_not_written(const Cases& cases) {
     }
     if (!usable(j, t)) continue;
     const at::Tensor* after = output(*j.response, "init_codebook_after");
-    if (!after) { t.fail(j.request->name + ": no init_codebook_after"); continue; }
-    double error = 0;
-    if (!close(*after, j.request->dataset("codebook"), 0, 0, error))
-      t.fail(j.request->name + ": training wrote into the tensor passed as init_codebook (it moved by up to " +
-             format_significant(error, 3) + "): the quantizer must own a copy");
+    if (!after) { t.fail(j, "no init_codebook_after"); continue; }
+    if (const auto numbers = compare(*after, j.request->dataset("codebook"), 0, 0, "init_codebook_after",
+                                     "the tensor as passed"))
+      t.fail(j, {"training wrote into the tensor passed as init_codebook (it moved by up to " +
+                     format_significant(numbers->max_difference, 3) + "): the quantizer must own a copy",
+                 numbers});
     else t.pass();
   }
   return t.result("the caller's tensor unchanged after training");
@@ -135,13 +142,13 @@ Check checkpoint_resumes(const Cases& cases) {
       const std::string why = !text_attribute(*j.response, "error_saved").empty()   ? "save_checkpoint raised" + raised(*j.response, "saved")
                               : !text_attribute(*j.response, "error_resumed").empty() ? "load_checkpoint or the steps after it raised" + raised(*j.response, "resumed")
                                                                                        : "no resumed_losses";
-      t.fail(j.request->name + ": " + why);
+      t.fail(j, why);
       continue;
     }
-    if (const std::string why = trajectory_problem(*j.response, "resumed_", *j.response, "continued_", parameter_names(*j.request),
-                                                   true, true, 1e-7, 1e-6, "the run without the round trip");
+    if (const Failure why = trajectory_problem(*j.response, "resumed_", *j.response, "continued_", parameter_names(*j.request),
+                                               true, true, 1e-7, 1e-6, "the run without the round trip");
         !why.empty())
-      t.fail(j.request->name + ": after save_checkpoint and load_checkpoint into a fresh trainer, " + why);
+      t.fail(j, "after save_checkpoint and load_checkpoint into a fresh trainer, " + why);
     else t.pass();
   }
   return t.result("steps after load_checkpoint = steps without the round trip");
@@ -155,7 +162,7 @@ Check checkpoint_contents(const Cases& cases) {
     for (const char* key : {"model_state_dict", "optimizer_state_dict"})
       if (keys.find(std::string(",") + key + ",") == std::string::npos) absent += (absent.empty() ? "" : ", ") + std::string(key);
     if (!absent.empty())
-      t.fail(j.request->name + ": the checkpoint holds {" + text_attribute(*j.response, "checkpoint_keys") + "}, without " + absent +
+      t.fail(j, "the checkpoint holds {" + text_attribute(*j.response, "checkpoint_keys") + "}, without " + absent +
              raised(*j.response, "saved"));
     else t.pass();
   }
@@ -172,20 +179,26 @@ Check trainable_flags(const Cases& cases, const std::string& module) {
   Tally t;
   const bool pca = module.rfind("PCA", 0) == 0;
   for (const Judged& j : cases.answered(t, K::modules)) {
-    std::string wrong;
+    Failure wrong;
     const at::Tensor* flags = output(*j.response, module);
-    if (!flags || flags->sizes() != at::IntArrayRef({5, 2})) wrong = "no " + module + " flags (5, 2)";
+    if (!flags || flags->sizes() != at::IntArrayRef({5, 2}))
+      wrong = {"no " + module + " flags (5, 2)", shapes(flags, {5, 2}, module, "(state, [trainable, requires grad])")};
     const at::Tensor f = flags ? flags->to(at::kLong) : at::Tensor();
     for (int64_t state = 0; state < 5 && wrong.empty(); ++state) {
       const bool trainable = pca ? state == 2 || state == 4 : state != 1 && state != 3;
       const int64_t flag = f[state][0].item<int64_t>(), requires = f[state][1].item<int64_t>();
       const bool requires_ok = pca ? (requires == -1 || requires == (trainable ? 1 : 0)) : requires == (trainable ? 1 : 0);
-      if (flag != (trainable ? 1 : 0) || !requires_ok)
-        wrong = module + " " + kModuleStates[state] + ": trainable = " + std::to_string(flag) + ", parameters require grad = " +
-                std::to_string(requires) + " (-1: none), expected trainable = " + (trainable ? "1" : "0") +
-                (pca ? " (U_k a buffer)" : ", parameters requiring grad = " + std::string(trainable ? "1" : "0"));
+      if (flag != (trainable ? 1 : 0) || !requires_ok) {
+        const bool flag_wrong = flag != (trainable ? 1 : 0);
+        wrong = {module + " " + kModuleStates[state] + ": trainable = " + std::to_string(flag) + ", parameters require grad = " +
+                     std::to_string(requires) + " (-1: none), expected trainable = " + (trainable ? "1" : "0") +
+                     (pca ? " (U_k a buffer)" : ", parameters requiring grad = " + std::string(trainable ? "1" : "0")),
+                 one_number(module + (flag_wrong ? " trainable" : " parameters require grad") + " (1 yes, 0 no)",
+                            std::string("as defined, ") + kModuleStates[state], {state, flag_wrong ? 0 : 1},
+                            static_cast<double>(flag_wrong ? flag : requires), trainable ? 1.0 : 0.0, 0)};
+      }
     }
-    if (!wrong.empty()) t.fail(j.request->name + ": " + wrong);
+    if (!wrong.empty()) t.fail(j, wrong);
     else t.pass();
   }
   return t.result(pca ? "frozen by default, trainable when unfrozen or built trainable"

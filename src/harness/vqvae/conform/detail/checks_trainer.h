@@ -14,12 +14,13 @@ namespace vqvae::conform {
 std::vector<std::string> parameter_names(const GoldenRecord& request);
 
 /// The first step and quantity at which `got`'s trajectory (its losses (S, 4) under
-/// `got_prefix`losses, parameters under `got_prefix`name, one per step) leaves `want`'s, or "".
+/// `got_prefix`losses, parameters under `got_prefix`name, one per step) leaves `want`'s, or "", with
+/// its numbers (element (step, ...) for a trajectory).
 /// atol/rtol for the parameters; `whose` names `want` in the message. A prefix "after_" is also the
 /// stage whose exception a driver writes as error_after.
-std::string trajectory_problem(const GoldenRecord& got, const std::string& got_prefix, const GoldenRecord& want,
-                               const std::string& want_prefix, const std::vector<std::string>& names, bool losses,
-                               bool parameters, double atol, double rtol, const std::string& whose);
+Failure trajectory_problem(const GoldenRecord& got, const std::string& got_prefix, const GoldenRecord& want,
+                           const std::string& want_prefix, const std::vector<std::string>& names, bool losses,
+                           bool parameters, double atol, double rtol, const std::string& whose);
 
 // ---------------------------------------------------------------- evaluate (checks_trainer_evaluate.cpp)
 /// recon_loss against its definition over the whole set X, from the parameters the driver

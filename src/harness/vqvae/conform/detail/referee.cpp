@@ -16,7 +16,7 @@ Check Tally::result(const std::string& what) const {
   Check c;
   if (!failures.empty()) {
     c.status = Check::Status::failed;
-    c.detail = failures.front() + (failures.size() > 1 ? " (and " + std::to_string(failures.size() - 1) + " more)" : "");
+    c.detail = failures.front().line + (failures.size() > 1 ? " (and " + std::to_string(failures.size() - 1) + " more)" : "");
     c.failed_cases = failures;
   } else if (passed > 0) {
     c.status = Check::Status::passed;
@@ -55,7 +55,7 @@ bool usable(const Judged& j, Tally& tally) {
       absent_part(*part, tally);
       return false;
     }
-  tally.fail(unusable(j));
+  tally.failures.push_back({j.request->name, unusable(j), std::nullopt});
   return false;
 }
 
@@ -221,40 +221,128 @@ bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, d
   return (diff <= atol + rtol * f64(b).abs()).all().item<bool>();
 }
 
-std::string differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
-                    const std::string& expectation, double atol, double rtol) {
+namespace {
+
+std::vector<int64_t> shape_vector(const at::Tensor& t) { return t.sizes().vec(); }
+
+}  // namespace
+
+std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& ours, double atol, double rtol,
+                                   const std::string& quantity, const std::string& ours_is) {
+  Discrepancy d;
+  d.quantity = quantity;
+  d.ours_is = ours_is;
+  d.theirs_shape = shape_vector(theirs);
+  d.ours_shape = shape_vector(ours);
+  if (d.shape_mismatch()) {
+    d.max_difference = std::numeric_limits<double>::infinity();
+    return d;
+  }
+  const at::Tensor a = f64(theirs).reshape({-1}), b = f64(ours).reshape({-1});
+  const at::Tensor diff = (a - b).abs(), allowed = atol + rtol * b.abs();
+  const at::Tensor outside = (diff <= allowed).logical_not();  // NaN: outside
+  d.outside = outside.sum().item<int64_t>();
+  d.elements = a.numel();
+  if (d.outside == 0) return std::nullopt;
+  // The element beyond its tolerance by the most; a NaN difference is the worst of all.
+  const at::Tensor excess = at::where(at::isnan(diff), at::full_like(diff, std::numeric_limits<double>::infinity()),
+                                      diff - allowed);
+  const int64_t flat = excess.argmax().item<int64_t>();
+  d.theirs = a[flat].item<double>();
+  d.ours = b[flat].item<double>();
+  d.difference = diff[flat].item<double>();
+  d.tolerance = allowed[flat].item<double>();
+  d.max_difference = at::isnan(diff).any().item<bool>() ? std::nan("") : diff.max().item<double>();
+  d.element = element_of(flat, theirs.sizes());
+  return d;
+}
+
+std::vector<int64_t> element_of(int64_t flat, at::IntArrayRef sizes) {
+  std::vector<int64_t> element(sizes.size());
+  for (size_t i = sizes.size(); i-- > 0;) {
+    element[i] = flat % sizes[i];
+    flat /= sizes[i];
+  }
+  return element;
+}
+
+double max_difference(const at::Tensor& a, const at::Tensor& b) { return max_abs(f64(a) - f64(b)); }
+
+std::optional<Discrepancy> shapes(const at::Tensor* theirs, std::vector<int64_t> ours_shape, const std::string& quantity,
+                                  const std::string& ours_is) {
+  if (!theirs) return std::nullopt;
+  Discrepancy d;
+  d.quantity = quantity;
+  d.ours_is = ours_is;
+  d.theirs_shape = shape_vector(*theirs);
+  d.ours_shape = std::move(ours_shape);
+  return d;
+}
+
+Discrepancy one_number(const std::string& quantity, const std::string& ours_is, std::vector<int64_t> element, double theirs,
+                       double ours, double tolerance) {
+  Discrepancy d;
+  d.quantity = quantity;
+  d.ours_is = ours_is;
+  d.element = std::move(element);
+  d.theirs = theirs;
+  d.ours = ours;
+  d.difference = d.max_difference = std::abs(theirs - ours);
+  d.tolerance = tolerance;
+  d.outside = d.elements = 1;
+  return d;
+}
+
+std::optional<Discrepancy> compare(double theirs, double ours, double tolerance, const std::string& quantity,
+                                   const std::string& ours_is) {
+  if (std::abs(theirs - ours) <= tolerance) return std::nullopt;
+  return one_number(quantity, ours_is, {}, theirs, ours, tolerance);
+}
+
+Failure differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
+                const std::string& expectation, double atol, double rtol) {
   const at::Tensor* got = output(response, name);
   if (!got) {
     const std::string missing = text_attribute(response, "missing");
     return "no " + name + (missing.empty() ? "" : " (missing: " + missing + ")");
   }
-  double error = 0;
-  if (close(*got, expected, atol, rtol, error)) return "";
-  if (got->sizes() != expected.sizes())
-    return name + " " + shape_of(got) + ", expected " + expectation + " " + shape_string(expected);
-  return name + " differs from " + expectation + " by up to " + format_significant(error, 3) + " (max |expected| " +
-         format_significant(max_abs(expected), 3) + "; allowed " + format_significant(atol, 2) + " + " +
-         format_significant(rtol, 2) + "·|expected|)";
+  const std::optional<Discrepancy> d = compare(*got, expected, atol, rtol, name, expectation);
+  if (!d) return {};
+  if (d->shape_mismatch())
+    return {name + " " + shape_of(got) + ", expected " + expectation + " " + shape_string(expected), *d};
+  return {name + " differs from " + expectation + " by up to " + format_significant(d->max_difference, 3) +
+              " (max |expected| " + format_significant(max_abs(expected), 3) + "; allowed " +
+              format_significant(atol, 2) + " + " + format_significant(rtol, 2) + "·|expected|)",
+          *d};
 }
 
-std::string stored_expectations_differ(const Judged& j, double atol, double rtol) {
+Failure stored_expectations_differ(const Judged& j, double atol, double rtol) {
   for (const auto& [name, expected] : j.expected)
-    if (const std::string why = differs(*j.response, name, expected, "the stored expectation", atol, rtol); !why.empty())
+    if (Failure why = differs(*j.response, name, expected, "the stored expectation", atol, rtol); !why.empty())
       return why;
-  return "";
+  return {};
 }
 
-std::string bad_indices(const at::Tensor* indices, int64_t B, int64_t n) {
+Failure bad_indices(const at::Tensor* indices, int64_t B, int64_t n) {
   if (!indices) return "no indices";
-  if (indices->sizes() != at::IntArrayRef({B})) return "indices " + shape_of(indices) + ", expected (B) = (" + std::to_string(B) + ")";
-  if (at::isFloatingType(indices->scalar_type()) && !(f64(*indices) == f64(*indices).round()).all().item<bool>())
-    return "indices are not integers";
-  if (B == 0) return "";
-  const int64_t lo = indices->to(at::kLong).min().item<int64_t>(), hi = indices->to(at::kLong).max().item<int64_t>();
-  if (lo < 0 || hi >= n)
-    return "indices range over [" + std::to_string(lo) + ", " + std::to_string(hi) + "], outside the codebook's [0, " +
-           std::to_string(n - 1) + "]";
-  return "";
+  if (indices->sizes() != at::IntArrayRef({B}))
+    return {"indices " + shape_of(indices) + ", expected (B) = (" + std::to_string(B) + ")", shapes(indices, {B}, "indices", "(B)")};
+  if (at::isFloatingType(indices->scalar_type())) {
+    const at::Tensor values = f64(*indices);
+    if (const auto numbers = compare(values, values.round(), 0, 0, "indices", "whole numbers"))
+      return {"indices are not integers", numbers};
+  }
+  if (B == 0) return {};
+  const at::Tensor values = indices->to(at::kLong);
+  const int64_t lo = values.min().item<int64_t>(), hi = values.max().item<int64_t>();
+  if (lo < 0 || hi >= n) {
+    const int64_t row = (lo < 0 ? values.argmin() : values.argmax()).item<int64_t>();
+    return {"indices range over [" + std::to_string(lo) + ", " + std::to_string(hi) + "], outside the codebook's [0, " +
+                std::to_string(n - 1) + "]",
+            one_number("indices", lo < 0 ? "the smallest codeword index, 0" : "the largest codeword index, n − 1", {row},
+                       static_cast<double>(lo < 0 ? lo : hi), static_cast<double>(lo < 0 ? 0 : n - 1), 0)};
+  }
+  return {};
 }
 
 

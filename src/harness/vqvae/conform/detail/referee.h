@@ -33,15 +33,42 @@ struct Judged {
   std::map<std::string, at::Tensor> expected;
 };
 
+/// Why a case failed: one line, with the numbers behind it where the case compared numbers. Empty
+/// (no line) means nothing is wrong, so helpers return it as they returned "" before.
+struct Failure {
+  std::string why;
+  std::optional<Discrepancy> numbers;
+  Failure() = default;
+  Failure(std::string line) : why(std::move(line)) {}  // NOLINT: a failure without numbers
+  Failure(const char* line) : why(line) {}             // NOLINT
+  Failure(std::string line, std::optional<Discrepancy> measured) : why(std::move(line)), numbers(std::move(measured)) {}
+  bool empty() const { return why.empty(); }
+};
+/// The failure with `more` appended to (or `before` put in front of) its line, its numbers unchanged.
+inline Failure operator+(Failure failure, const std::string& more) {
+  failure.why += more;
+  return failure;
+}
+inline Failure operator+(const std::string& before, Failure failure) {
+  failure.why = before + failure.why;
+  return failure;
+}
+
 /// One check over several cases: each case passes, fails (with why), is skipped (nothing to judge)
 /// or is not applicable (an optional output it would judge is absent). The check fails when one
 /// case failed; passes when none failed and one passed; else is not applicable when a case said
 /// so, else skipped.
 struct Tally {
-  std::vector<std::string> failures, skips, inapplicable;
+  std::vector<FailedCase> failures;
+  std::vector<std::string> skips, inapplicable;
   int passed = 0;
   std::string measured;  ///< a number or two for the detail of a pass
-  void fail(const std::string& why) { failures.push_back(why); }
+  /// Case `j` failed: the line reads "CASE: why".
+  void fail(const Judged& j, Failure failure) {
+    failures.push_back({j.request->name, j.request->name + ": " + failure.why, std::move(failure.numbers)});
+  }
+  /// A failure that is no one case's (the line as given).
+  void fail(Failure failure) { failures.push_back({"", std::move(failure.why), std::move(failure.numbers)}); }
   void skip(const std::string& why) { skips.push_back(why); }
   void not_applicable(const std::string& why) { inapplicable.push_back(why); }
   void pass() { ++passed; }
@@ -158,15 +185,35 @@ std::string shape_of(const at::Tensor* t);
 /// |a − b| <= atol + rtol·|b| everywhere, same shape; the max |a − b| into `error` (inf on a shape
 /// mismatch).
 bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, double& error);
+/// `theirs` against `ours` as close() judges them: nothing when close, else the numbers (the shapes
+/// when they differ; else the element beyond its tolerance by the most, a NaN first). `quantity`
+/// and `ours_is` name the two sides.
+std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& ours, double atol, double rtol,
+                                   const std::string& quantity, const std::string& ours_is);
+/// The index of element `flat` of a row-major tensor of `sizes`.
+std::vector<int64_t> element_of(int64_t flat, at::IntArrayRef sizes);
+/// max |a − b| over two tensors of one shape (what a passing case reports as its error).
+double max_difference(const at::Tensor& a, const at::Tensor& b);
+/// The numbers of a wrongly shaped output: both shapes (nothing when `theirs` is absent).
+std::optional<Discrepancy> shapes(const at::Tensor* theirs, std::vector<int64_t> ours_shape, const std::string& quantity,
+                                  const std::string& ours_is);
+/// The numbers of one value found wrong by a rule of its own (a NaN where a value was logged, a
+/// one-sided bound): theirs, ours, |theirs − ours| and the tolerance, at `element`.
+Discrepancy one_number(const std::string& quantity, const std::string& ours_is, std::vector<int64_t> element, double theirs,
+                       double ours, double tolerance);
+/// One number against ours: |theirs − ours| <= tolerance (a NaN never is).
+std::optional<Discrepancy> compare(double theirs, double ours, double tolerance, const std::string& quantity,
+                                   const std::string& ours_is);
 /// "" when `got` exists and is close to `expected`; else "NAME SHAPE differs from EXPECTATION SHAPE
-/// by up to E (≤ atol + rtol·|expected|)" or "no NAME".
-std::string differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
-                    const std::string& expectation, double atol, double rtol);
+/// by up to E (≤ atol + rtol·|expected|)" with its numbers, or "no NAME".
+Failure differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
+                const std::string& expectation, double atol, double rtol);
 /// Every stored expectation of `j` (golden: expected_<output>) against the response's output of
 /// that name: "" or the first that differs, and by how much.
-std::string stored_expectations_differ(const Judged& j, double atol, double rtol);
-/// "" when indices (B) are integers in [0, n); else why not (never clamped).
-std::string bad_indices(const at::Tensor* indices, int64_t B, int64_t n);
+Failure stored_expectations_differ(const Judged& j, double atol, double rtol);
+/// "" when indices (B) are integers in [0, n); else why not (never clamped), with the offending
+/// index's numbers.
+Failure bad_indices(const at::Tensor* indices, int64_t B, int64_t n);
 /// Whether the model of a train, evaluate or checkpoint request has a learned `role` ("encoder",
 /// "decoder"): the attribute says learned or learned:frozen, or is absent (learned by default).
 bool learned_module(const GoldenRecord& request, const char* role);
