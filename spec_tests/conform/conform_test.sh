@@ -104,8 +104,8 @@ if na and len(inapplicable) != na[0]:
 import math, re
 nothing_to_compare = re.compile(r"\bno \w|missing|driver reported|raised|without |repeats the first|in X's order|"
                                 r"global generator|comes twice|is no row of X|pairs X row|wrote nothing")
-def number(value):
-    return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(value, value)
+def number(value):  # null: not finite (NaN or inf)
+    return math.nan if value is None else value
 numbered = 0
 for check in report["checks"]:
     cases = check.get("failed_cases", [])

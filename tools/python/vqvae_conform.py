@@ -108,8 +108,8 @@ def numbers_line(n):
     0.25 > tolerance 1e-05; 4 of 64 elements outside'."""
     if n["theirs_shape"] != n["ours_shape"]:
         return f"{n['quantity']}: shape {n['theirs_shape']}, ours {n['ours_shape']} ({n['ours_is']})"
-    def g(value):  # 6 significant digits; "nan" and "inf" as the JSON spells them
-        return f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
+    def g(value):  # 6 significant digits; null is a number that is not finite (NaN or inf)
+        return "not finite" if value is None else f"{value:.6g}"
     where = "[" + ", ".join(str(i) for i in n["element"]) + "]" if n["element"] else ""
     line = (f"{n['quantity']}{where}: theirs {g(n['theirs'])}, ours {g(n['ours'])} ({n['ours_is']}); "
             f"|difference| {g(n['difference'])} > tolerance {g(n['tolerance'])}")

@@ -52,7 +52,9 @@ void check_integer_ranges(CLI::App& app);
 /// The one-line message for a command line CLI11 refused. An unknown flag or subcommand is named,
 /// with the nearest known one when it is a likely typo (edit distance at most 2, or a third of its
 /// length): "vqvae experiment: unknown flag --codebok-size: did you mean --codebook-size? (see
-/// vqvae experiment --help)"; any other error is CLI11's own text. `app` is the parsed program.
+/// vqvae experiment --help)"; a command that needs a subcommand and got none lists them ("vqvae
+/// goldens: needs a subcommand, one of check, regen (see vqvae goldens --help)"); any other error is
+/// CLI11's own text. `app` is the parsed program.
 std::string usage_error_message(CLI::App& app, const CLI::ParseError& error);
 
 /// CLI11 validator for unsigned flags (--seed): CLI11 converts "-1" to 2^64 - 1 without a word.

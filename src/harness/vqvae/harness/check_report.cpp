@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -30,13 +29,7 @@ std::string xml_escaped(const std::string& text) {
   return out;
 }
 
-// JSON has no NaN or infinity: those are written as strings.
-nlohmann::ordered_json json_number(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return value;
-}
-
+// NaN and ±inf come out as null (nlohmann's dump; JSON has no such numbers), as in the study's JSON.
 nlohmann::ordered_json discrepancy_json(const Discrepancy& d) {
   nlohmann::ordered_json j;
   j["quantity"] = d.quantity;
@@ -45,11 +38,11 @@ nlohmann::ordered_json discrepancy_json(const Discrepancy& d) {
   j["ours_shape"] = d.ours_shape;
   if (d.shape_mismatch()) return j;
   j["element"] = d.element;
-  j["theirs"] = json_number(d.theirs);
-  j["ours"] = json_number(d.ours);
-  j["difference"] = json_number(d.difference);
-  j["tolerance"] = json_number(d.tolerance);
-  j["max_difference"] = json_number(d.max_difference);
+  j["theirs"] = d.theirs;
+  j["ours"] = d.ours;
+  j["difference"] = d.difference;
+  j["tolerance"] = d.tolerance;
+  j["max_difference"] = d.max_difference;
   j["outside"] = d.outside;
   j["elements"] = d.elements;
   return j;
@@ -233,7 +226,7 @@ std::string format_checks_json(const std::vector<Check>& checks) {
     j["detail"] = c.detail;
     if (c.seconds >= 0) j["seconds"] = c.seconds;
     nlohmann::ordered_json numbers = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : c.numbers) numbers[key] = json_number(value);
+    for (const auto& [key, value] : c.numbers) numbers[key] = value;
     j["numbers"] = numbers;
     if (!c.failed_cases.empty()) {
       nlohmann::ordered_json cases = nlohmann::ordered_json::array();

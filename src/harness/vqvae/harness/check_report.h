@@ -108,8 +108,8 @@ std::string format_verdict(const std::string& label, const std::vector<Check>& c
 /// seconds, numbers, failed_cases}], id, area, expected_failure, seconds and failed_cases only where
 /// set. Each failed case is {case, detail, numbers}: numbers is null, or {quantity, ours_is,
 /// theirs_shape, ours_shape, element, theirs, ours, difference, tolerance, max_difference, outside,
-/// elements} (Discrepancy; the values left out on a shape mismatch). A number that is not finite is
-/// written as the string "nan", "inf" or "-inf" (JSON has no such numbers).
+/// elements} (Discrepancy; the values left out on a shape mismatch). A number that is not finite
+/// (NaN, ±inf) is null, as in every JSON the program writes.
 std::string format_checks_json(const std::vector<Check>& checks);
 
 /// JUnit XML (as `ctest --output-junit` and `pytest --junitxml` write it): one <testsuite> named

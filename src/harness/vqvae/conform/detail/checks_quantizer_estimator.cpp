@@ -98,7 +98,7 @@ Check estimator(const Cases& cases, const std::string& cls, std::map<std::string
     bool defective = false;
     for (const Estimator& e : estimators) {
       double error = 0;
-      if (close(got, e.gradient(z, q, g), 1e-6, 1e-4, error)) {
+      if (!compare(got, e.gradient(z, q, g), 1e-6, 1e-4, "grad_z", e.name, &error)) {
         match = e.name;
         defective = e.defective;
         break;

@@ -55,7 +55,8 @@ bool usable(const Judged& j, Tally& tally) {
       absent_part(*part, tally);
       return false;
     }
-  tally.failures.push_back({j.request->name, unusable(j), std::nullopt});
+  const std::string detail = text_attribute(*j.response, "detail");
+  tally.fail(j, "driver reported " + status + (detail.empty() ? "" : " (" + detail + ")"));
   return false;
 }
 
@@ -200,26 +201,8 @@ const at::Tensor* output(const GoldenRecord& response, const std::string& name) 
   return nullptr;
 }
 
-std::string unusable(const Judged& j) {
-  const std::string status = status_of(*j.response);
-  if (status == "ok") return "";
-  const std::string detail = text_attribute(*j.response, "detail");
-  return "case " + j.request->name + ": driver reported " + status + (detail.empty() ? "" : " (" + detail + ")");
-}
-
 at::Tensor f64(const at::Tensor& t) { return t.detach().to(at::kDouble); }
 std::string shape_of(const at::Tensor* t) { return t ? shape_string(*t) : "absent"; }
-
-bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, double& error) {
-  if (a.sizes() != b.sizes()) {
-    error = std::numeric_limits<double>::infinity();
-    return false;
-  }
-  const at::Tensor diff = (f64(a) - f64(b)).abs();
-  error = max_abs(diff);
-  // NaN anywhere: not close (a comparison with NaN is false).
-  return (diff <= atol + rtol * f64(b).abs()).all().item<bool>();
-}
 
 namespace {
 
@@ -228,7 +211,7 @@ std::vector<int64_t> shape_vector(const at::Tensor& t) { return t.sizes().vec();
 }  // namespace
 
 std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& ours, double atol, double rtol,
-                                   const std::string& quantity, const std::string& ours_is) {
+                                   const std::string& quantity, const std::string& ours_is, double* max_difference) {
   Discrepancy d;
   d.quantity = quantity;
   d.ours_is = ours_is;
@@ -236,10 +219,13 @@ std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& o
   d.ours_shape = shape_vector(ours);
   if (d.shape_mismatch()) {
     d.max_difference = std::numeric_limits<double>::infinity();
+    if (max_difference) *max_difference = d.max_difference;
     return d;
   }
   const at::Tensor a = f64(theirs).reshape({-1}), b = f64(ours).reshape({-1});
   const at::Tensor diff = (a - b).abs(), allowed = atol + rtol * b.abs();
+  d.max_difference = max_abs(diff);  // NaN when one is NaN
+  if (max_difference) *max_difference = d.max_difference;
   const at::Tensor outside = (diff <= allowed).logical_not();  // NaN: outside
   d.outside = outside.sum().item<int64_t>();
   d.elements = a.numel();
@@ -252,7 +238,6 @@ std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& o
   d.ours = b[flat].item<double>();
   d.difference = diff[flat].item<double>();
   d.tolerance = allowed[flat].item<double>();
-  d.max_difference = at::isnan(diff).any().item<bool>() ? std::nan("") : diff.max().item<double>();
   d.element = element_of(flat, theirs.sizes());
   return d;
 }
@@ -265,8 +250,6 @@ std::vector<int64_t> element_of(int64_t flat, at::IntArrayRef sizes) {
   }
   return element;
 }
-
-double max_difference(const at::Tensor& a, const at::Tensor& b) { return max_abs(f64(a) - f64(b)); }
 
 std::optional<Discrepancy> shapes(const at::Tensor* theirs, std::vector<int64_t> ours_shape, const std::string& quantity,
                                   const std::string& ours_is) {
@@ -300,13 +283,13 @@ std::optional<Discrepancy> compare(double theirs, double ours, double tolerance,
 }
 
 Failure differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
-                const std::string& expectation, double atol, double rtol) {
+                const std::string& expectation, double atol, double rtol, double* max_difference) {
   const at::Tensor* got = output(response, name);
   if (!got) {
     const std::string missing = text_attribute(response, "missing");
     return "no " + name + (missing.empty() ? "" : " (missing: " + missing + ")");
   }
-  const std::optional<Discrepancy> d = compare(*got, expected, atol, rtol, name, expectation);
+  const std::optional<Discrepancy> d = compare(*got, expected, atol, rtol, name, expectation, max_difference);
   if (!d) return {};
   if (d->shape_mismatch())
     return {name + " " + shape_of(got) + ", expected " + expectation + " " + shape_string(expected), *d};

@@ -171,8 +171,6 @@ double real_attribute(const GoldenRecord& r, const std::string& name, double oth
 bool has_attribute(const GoldenRecord& r, const std::string& name);
 /// The response's dataset of that name, or null.
 const at::Tensor* output(const GoldenRecord& response, const std::string& name);
-/// Why a case gave nothing to judge ("case X: driver reported error (...)"), or "" when it is ok.
-std::string unusable(const Judged& j);
 /// Whether the driver answered the case "ok"; otherwise `tally` learns why not: a part the case
 /// needs that is optional and absent makes it not applicable, one that is required a skip (its
 /// surface.<part> check fails, once), anything else a failure.
@@ -182,18 +180,16 @@ bool is_defaults_call(const Judged& j);
 
 at::Tensor f64(const at::Tensor& t);
 std::string shape_of(const at::Tensor* t);
-/// |a − b| <= atol + rtol·|b| everywhere, same shape; the max |a − b| into `error` (inf on a shape
-/// mismatch).
-bool close(const at::Tensor& a, const at::Tensor& b, double atol, double rtol, double& error);
-/// `theirs` against `ours` as close() judges them: nothing when close, else the numbers (the shapes
-/// when they differ; else the element beyond its tolerance by the most, a NaN first). `quantity`
-/// and `ours_is` name the two sides.
+/// `theirs` against `ours`, elementwise |theirs − ours| <= atol + rtol·|ours| with the same shape
+/// (a NaN is never within): nothing when every element is within, else the numbers (the shapes when
+/// they differ; else the element beyond its tolerance by the most, a NaN first). `quantity` and
+/// `ours_is` name the two sides. `max_difference`, when given, receives the largest |theirs − ours|
+/// either way (what a passing case reports; inf on a shape mismatch, NaN with a NaN).
 std::optional<Discrepancy> compare(const at::Tensor& theirs, const at::Tensor& ours, double atol, double rtol,
-                                   const std::string& quantity, const std::string& ours_is);
+                                   const std::string& quantity, const std::string& ours_is,
+                                   double* max_difference = nullptr);
 /// The index of element `flat` of a row-major tensor of `sizes`.
 std::vector<int64_t> element_of(int64_t flat, at::IntArrayRef sizes);
-/// max |a − b| over two tensors of one shape (what a passing case reports as its error).
-double max_difference(const at::Tensor& a, const at::Tensor& b);
 /// The numbers of a wrongly shaped output: both shapes (nothing when `theirs` is absent).
 std::optional<Discrepancy> shapes(const at::Tensor* theirs, std::vector<int64_t> ours_shape, const std::string& quantity,
                                   const std::string& ours_is);
@@ -204,10 +200,11 @@ Discrepancy one_number(const std::string& quantity, const std::string& ours_is, 
 /// One number against ours: |theirs − ours| <= tolerance (a NaN never is).
 std::optional<Discrepancy> compare(double theirs, double ours, double tolerance, const std::string& quantity,
                                    const std::string& ours_is);
-/// "" when `got` exists and is close to `expected`; else "NAME SHAPE differs from EXPECTATION SHAPE
-/// by up to E (≤ atol + rtol·|expected|)" with its numbers, or "no NAME".
+/// "" when `got` exists and is close to `expected` (compare()); else "NAME SHAPE differs from
+/// EXPECTATION SHAPE by up to E (≤ atol + rtol·|expected|)" with its numbers, or "no NAME".
+/// `max_difference` as compare()'s (untouched when the output is absent).
 Failure differs(const GoldenRecord& response, const std::string& name, const at::Tensor& expected,
-                const std::string& expectation, double atol, double rtol);
+                const std::string& expectation, double atol, double rtol, double* max_difference = nullptr);
 /// Every stored expectation of `j` (golden: expected_<output>) against the response's output of
 /// that name: "" or the first that differs, and by how much.
 Failure stored_expectations_differ(const Judged& j, double atol, double rtol);
